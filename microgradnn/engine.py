@@ -1,0 +1,641 @@
+"""The scalar autograd engine: `Value`, its operations, and reverse-mode backpropagation.
+
+Every operation is defined in one place by two things written side by side:
+
+* its forward value, computed on floats, and
+* its *local gradients* ``∂out/∂input`` for each input, given by a rule ``rule(out, *inputs)``.
+
+A rule is written with ordinary arithmetic so that it works on floats *and* on Values: the
+forward pass calls it on floats and stores the numbers in ``node._local`` (the fast first-order
+path), while :func:`grad` with ``create_graph=True`` calls it on the Values themselves, so the
+gradients form a graph that can be differentiated again.
+
+No node keeps a closure or any other reference back to itself, so a graph that goes out of
+scope is freed by reference counting alone, without waiting for the cyclic garbage collector.
+
+This module imports nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from numbers import Real
+from operator import mul as _fmul
+from typing import Union
+
+__all__ = [
+    "Value",
+    "Number",
+    "dot",
+    "grad",
+    "hessian",
+    "is_grad_enabled",
+    "no_grad",
+    "topological_order",
+    "value_sum",
+]
+
+Number = Union[int, float]  # noqa: UP007 - a runtime alias, kept for Python 3.10
+Operand = Union["Value", int, float]  # noqa: UP007
+LocalGrads = Callable[..., tuple]
+
+
+class _Op(str):
+    """An operation's display name (what ``node._op`` shows) carrying its local-gradient rule.
+
+    Being a ``str`` keeps ``node._op`` exactly what micrograd code expects ('+', '*', '**2',
+    'ReLU', ...), while ``node._op.local_grads`` lets higher-order differentiation rebuild the
+    local derivatives as Values.
+    """
+
+    local_grads: LocalGrads
+
+    def __new__(cls, name: str, local_grads: LocalGrads) -> _Op:
+        op = super().__new__(cls, name)
+        op.local_grads = local_grads
+        return op
+
+
+# Whether operations record the graph. A plain module global: one lookup per node is cheaper
+# than a context variable, and autograd on scalars is not used across threads.
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside a :func:`no_grad` block."""
+    return _grad_enabled
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Context manager: operations inside compute data only and record no graph."""
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def _check_real(data: object, where: str) -> float:
+    if isinstance(data, float):
+        return data
+    if isinstance(data, int) or (isinstance(data, Real) and not isinstance(data, Value)):
+        return float(data)
+    if isinstance(data, Value):
+        raise TypeError(
+            f"{where}: expected a real number (int or float), got a Value; "
+            "use v.data for its number or v.detach() for a new leaf"
+        )
+    raise TypeError(f"{where}: expected a real number (int or float), got {type(data).__name__}: {data!r}")
+
+
+def _name(v: Value) -> str:
+    return f" (node {v.label!r})" if v.label else ""
+
+
+class Value:
+    """One scalar in a computation graph: its number, its gradient, and how it was made.
+
+    Drop-in compatible with micrograd: ``Value(data, _children=(), _op='', label='')`` with
+    attributes ``data``, ``grad``, ``_prev`` (the inputs, an ordered tuple), ``_op`` and
+    ``label``. ``data`` may be any real number; NaN and ±inf are accepted and follow IEEE-754
+    float semantics (they propagate through operations and gradients, never raise by
+    themselves), exactly as Python floats and PyTorch do.
+    """
+
+    __slots__ = ("data", "grad", "_prev", "_op", "_local", "label", "__weakref__")
+
+    data: float
+    grad: float
+    _prev: tuple[Value, ...]
+    _op: str
+    _local: tuple
+    label: str
+
+    def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "", label: str = "") -> None:
+        self.data = _check_real(data, "Value(data)")
+        self.grad = 0.0
+        children = tuple(_children)
+        for child in children:
+            if not isinstance(child, Value):
+                raise TypeError(f"Value(_children): every child must be a Value, got {type(child).__name__}")
+        self._prev = children
+        self._op = _op
+        # A hand-built node has no local-gradient rule: like micrograd, backward passes it by.
+        self._local = ()
+        self.label = label
+
+    # ------------------------------------------------------------------ building nodes
+    @staticmethod
+    def _node(data: float, children: tuple[Value, ...], op: _Op, local: tuple) -> Value:
+        """A new node with `children` and their local gradients (skips __init__'s checks)."""
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        if _grad_enabled:
+            out._prev = children
+            out._op = op
+            out._local = local
+        else:
+            out._prev = ()
+            out._op = ""
+            out._local = ()
+        return out
+
+    # ------------------------------------------------------------------ operations
+    # Each operation: forward value on floats, then its local-gradient rule (see module doc).
+
+    def __add__(self, other: Operand) -> Value:
+        """a + b;  ∂/∂a = 1, ∂/∂b = 1."""
+        other = _as_value(other)
+        return Value._node(self.data + other.data, (self, other), _ADD, _ONES2)
+
+    def __mul__(self, other: Operand) -> Value:
+        """a · b;  ∂/∂a = b, ∂/∂b = a."""
+        other = _as_value(other)
+        return Value._node(self.data * other.data, (self, other), _MUL, (other.data, self.data))
+
+    def __sub__(self, other: Operand) -> Value:
+        """a − b;  ∂/∂a = 1, ∂/∂b = −1."""
+        other = _as_value(other)
+        return Value._node(self.data - other.data, (self, other), _SUB, _ONE_MINUS_ONE)
+
+    def __neg__(self) -> Value:
+        """−a;  ∂/∂a = −1."""
+        return Value._node(-self.data, (self,), _NEG, _MINUS_ONE)
+
+    def __truediv__(self, other: Operand) -> Value:
+        """a / b;  ∂/∂a = 1/b, ∂/∂b = −a/b²."""
+        other = _as_value(other)
+        b = other.data
+        if b == 0.0:
+            raise ZeroDivisionError(
+                f"division by zero: the divisor{_name(other)} is 0.0 (dividend {self.data!r}{_name(self)})"
+            )
+        out = self.data / b
+        return Value._node(out, (self, other), _DIV, _div_grads(out, self.data, b))
+
+    def __pow__(self, other: Operand) -> Value:
+        """a ** p;  ∂/∂a = p·a^(p−1), and for a Value exponent ∂/∂p = a^p · ln a."""
+        if isinstance(other, Value):
+            return _pow_value(self, other)
+        p = _check_real(other, "Value ** exponent")
+        op = _pow_const_op(p)
+        out = _power(self.data, p, self, None)
+        return Value._node(out, (self,), op, op.local_grads(out, self.data))
+
+    def __rpow__(self, base: Number) -> Value:
+        """c ** a for a number c;  ∂/∂a = c^a · ln c."""
+        return _pow_value(Value(_check_real(base, "number ** Value")), self)
+
+    def exp(self) -> Value:
+        """e^a;  ∂/∂a = e^a."""
+        try:
+            out = math.exp(self.data)
+        except OverflowError:
+            raise OverflowError(f"exp: e**{self.data!r}{_name(self)} is too large for a float") from None
+        return Value._node(out, (self,), _EXP, (out,))
+
+    def log(self) -> Value:
+        """ln a (natural logarithm);  ∂/∂a = 1/a."""
+        x = self.data
+        if not x > 0.0:  # also catches NaN, whose log is NaN only by accident of the platform
+            if math.isnan(x):
+                return Value._node(math.nan, (self,), _LOG, (math.nan,))
+            raise ValueError(f"log: input must be positive, got {x!r}{_name(self)}")
+        return Value._node(math.log(x), (self,), _LOG, (1.0 / x,))
+
+    def tanh(self) -> Value:
+        """tanh a;  ∂/∂a = 1 − tanh²a."""
+        t = math.tanh(self.data)
+        return Value._node(t, (self,), _TANH, (1.0 - t * t,))
+
+    def sigmoid(self) -> Value:
+        """σ(a) = 1 / (1 + e^−a);  ∂/∂a = σ(a)(1 − σ(a))."""
+        x = self.data
+        # Two branches so that exp never sees a large positive argument (no overflow).
+        if x >= 0.0:
+            s = 1.0 / (1.0 + math.exp(-x))
+        else:
+            e = math.exp(x)
+            s = e / (1.0 + e)
+        return Value._node(s, (self,), _SIGMOID, (s * (1.0 - s),))
+
+    def relu(self) -> Value:
+        """max(0, a);  ∂/∂a = 1 if a > 0 else 0 (0 at 0, as micrograd and PyTorch)."""
+        x = self.data
+        if x > 0.0:
+            return Value._node(x, (self,), _RELU, _ONE)
+        return Value._node(0.0 if x == x else x, (self,), _RELU, _ZERO)
+
+    def leaky_relu(self, alpha: float = 0.01) -> Value:
+        """a if a > 0 else α·a;  ∂/∂a = 1 if a > 0 else α."""
+        op = _leaky_relu_op(_check_real(alpha, "leaky_relu(alpha)"))
+        x = self.data
+        return Value._node(x if x > 0.0 else op.alpha * x, (self,), op, op.local_grads(x, x))
+
+    def __abs__(self) -> Value:
+        """|a|;  ∂/∂a = sign(a) (0 at 0)."""
+        x = self.data
+        return Value._node(abs(x), (self,), _ABS, _abs_grads(x, x))
+
+    def abs(self) -> Value:
+        """|a|;  ∂/∂a = sign(a) (0 at 0)."""
+        return self.__abs__()
+
+    @staticmethod
+    def sum(values: Iterable[Operand]) -> Value:
+        """Σ vᵢ as ONE node with many inputs;  ∂/∂vᵢ = 1."""
+        return value_sum(values)
+
+    @staticmethod
+    def dot(xs: Iterable[Operand], ys: Iterable[Operand]) -> Value:
+        """Σ xᵢ·yᵢ as ONE node with many inputs;  ∂/∂xᵢ = yᵢ, ∂/∂yᵢ = xᵢ."""
+        return dot(xs, ys)
+
+    # ------------------------------------------------------------------ reflected operators
+    def __radd__(self, other: Number) -> Value:
+        return _as_value(other) + self
+
+    def __rmul__(self, other: Number) -> Value:
+        return _as_value(other) * self
+
+    def __rsub__(self, other: Number) -> Value:
+        return _as_value(other) - self
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return _as_value(other) / self
+
+    # ------------------------------------------------------------------ comparisons
+    # Ordering compares data and returns a bool; == and hash stay identity-based so that
+    # Values can live in sets and dicts (as in micrograd).
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _data(other)
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ loud failures
+    def __float__(self) -> float:
+        raise TypeError(
+            "float(Value) would drop the graph and its gradient: use v.data for the number, "
+            "or the Value's own method (v.exp(), v.log(), v.tanh(), ...) instead of math.*"
+        )
+
+    def __int__(self) -> int:
+        raise TypeError("int(Value) would drop the graph and its gradient: use int(v.data)")
+
+    def __index__(self) -> int:
+        raise TypeError("a Value cannot be used as an index: use int(v.data)")
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "the truth value of a Value is ambiguous: compare it (v > 0) or test v.data"
+        )
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        raise TypeError("round(Value) would drop the graph: use round(v.data)")
+
+    # ------------------------------------------------------------------ backpropagation
+    def backward(self) -> None:
+        """Backpropagate: set ``grad`` of every node to ∂self/∂node, by the chain rule.
+
+        Seeds ``self.grad`` with 1.0 and visits the graph in reverse topological order,
+        adding ``local gradient × grad of the parent`` to each input.
+
+        Semantics: every call recomputes the gradients of the intermediate nodes (nodes with
+        inputs) from scratch, while leaves (nodes without inputs: parameters, data) accumulate.
+        So two calls leave exactly twice the single-pass gradient in each leaf, as PyTorch does
+        with ``retain_graph=True``; call ``zero_grad`` (or set ``p.grad = 0``) between steps.
+        A node used twice (``a + a``) receives both contributions. The order is computed
+        without recursion, so graphs of any depth work.
+        """
+        order = topological_order(self)
+        with _gc_paused():
+            for node in order:
+                if node._prev:
+                    node.grad = 0.0
+            if self._prev:
+                self.grad = 1.0
+            else:
+                self.grad += 1.0
+            for node in reversed(order):
+                g = node.grad
+                for child, local in zip(node._prev, node._local):
+                    child.grad += local * g
+
+    def _backward(self) -> None:
+        """One step of the chain rule: add this node's gradient × local gradients to its inputs.
+
+        The lecture calls this by hand, node by node; :meth:`backward` does it for the graph.
+        """
+        g = self.grad
+        for child, local in zip(self._prev, self._local):
+            child.grad += local * g
+
+    def detach(self) -> Value:
+        """A new leaf with the same data (and label), cut off from this graph."""
+        return Value(self.data, label=self.label)
+
+    def zero_grad(self) -> None:
+        """Set the gradient of this node and of every node it depends on to 0."""
+        for node in topological_order(self):
+            node.grad = 0.0
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data}, grad={self.grad}{label})"
+
+
+_new = object.__new__
+
+
+def _as_value(x: Operand) -> Value:
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, float):
+        v = _new(Value)
+        v.data = x
+        v.grad = 0.0
+        v._prev = ()
+        v._op = ""
+        v._local = ()
+        v.label = ""
+        return v
+    return Value(x)
+
+
+def _data(x: Operand) -> float:
+    return x.data if isinstance(x, Value) else _check_real(x, "comparison with a Value")
+
+
+# ---------------------------------------------------------------------- operation rules
+# rule(out, *inputs) -> local gradients, one per input; written to work on floats and Values.
+
+_ONE = (1.0,)
+_ZERO = (0.0,)
+_MINUS_ONE = (-1.0,)
+_ONES2 = (1.0, 1.0)
+_ONE_MINUS_ONE = (1.0, -1.0)
+
+_ADD = _Op("+", lambda out, a, b: _ONES2)
+_MUL = _Op("*", lambda out, a, b: (b, a))
+_SUB = _Op("-", lambda out, a, b: _ONE_MINUS_ONE)
+_NEG = _Op("neg", lambda out, a: _MINUS_ONE)
+
+
+def _div_grads(out, a, b):  # noqa: ANN001, ANN202 - floats or Values
+    return (1.0 / b, -out / b)
+
+
+_DIV = _Op("/", _div_grads)
+_EXP = _Op("exp", lambda out, a: (out,))
+_LOG = _Op("log", lambda out, a: (1.0 / a,))
+_TANH = _Op("tanh", lambda out, a: (1.0 - out * out,))
+_SIGMOID = _Op("sigmoid", lambda out, a: (out * (1.0 - out),))
+_RELU = _Op("ReLU", lambda out, a: _ONE if a > 0.0 else _ZERO)
+
+
+def _abs_grads(out, a):  # noqa: ANN001, ANN202
+    return _ONE if a > 0.0 else _MINUS_ONE if a < 0.0 else _ZERO
+
+
+_ABS = _Op("abs", _abs_grads)
+
+
+@lru_cache(maxsize=256)
+def _leaky_relu_op(alpha: float) -> _Op:
+    slope = (alpha,)
+    name = "LeakyReLU" if alpha == 0.01 else f"LeakyReLU({alpha:g})"
+    op = _Op(name, lambda out, a: _ONE if a > 0.0 else slope)
+    op.alpha = alpha
+    return op
+
+
+def _power(base: float, p: float, node: Value, exponent_node: Value | None) -> float:
+    """base ** p on floats, with errors that name the operation and its operands."""
+    where = f"pow: {base!r}{_name(node)} ** {p!r}" + (_name(exponent_node) if exponent_node else "")
+    if base == 0.0 and p < 0.0:
+        raise ZeroDivisionError(f"{where}: zero cannot be raised to a negative power")
+    if base < 0.0 and math.isfinite(p) and p != int(p):
+        raise ValueError(f"{where}: a negative base with a non-integer exponent has no real value")
+    try:
+        out = base**p
+    except OverflowError:
+        raise OverflowError(f"{where}: the result is too large for a float") from None
+    return out
+
+
+@lru_cache(maxsize=256)
+def _pow_const_op(p: float) -> _Op:
+    """The op ``**p`` for a number exponent p; ∂/∂a = p·a^(p−1)."""
+    if p == 0.0:
+        rule = lambda out, a: _ZERO  # noqa: E731 - d/da a^0 = 0, even at a = 0
+    elif p == 1.0:
+        rule = lambda out, a: _ONE  # noqa: E731
+    else:
+        q = p - 1.0
+
+        def rule(out, a):  # noqa: ANN001, ANN202
+            return (p * a**q,)
+
+    return _Op(f"**{int(p) if p == int(p) else p}" if math.isfinite(p) else f"**{p}", rule)
+
+
+def _pow_value_grads(out, a, b):  # noqa: ANN001, ANN202
+    return (b * a ** (b - 1.0), out * _log(a))
+
+
+_POW = _Op("**", _pow_value_grads)
+
+
+def _pow_value(base: Value, exponent: Value) -> Value:
+    a, b = base.data, exponent.data
+    if not a > 0.0 and not math.isnan(a):
+        raise ValueError(
+            f"pow: {a!r}{_name(base)} ** Value({b!r}){_name(exponent)}: with a Value exponent the base "
+            "must be positive (the derivative ∂/∂exponent = a^b·ln a needs ln a); "
+            "use a number exponent for powers of zero or negative numbers"
+        )
+    out = _power(a, b, base, exponent)
+    return Value._node(out, (base, exponent), _POW, _pow_value_grads(out, a, b))
+
+
+def _log(x):  # noqa: ANN001, ANN202 - ln for a float or a Value, used inside rules
+    return x.log() if isinstance(x, Value) else math.log(x)
+
+
+def _sum_grads(out, *inputs):  # noqa: ANN001, ANN202
+    return (1.0,) * len(inputs)
+
+
+_SUM = _Op("sum", _sum_grads)
+
+
+def _dot_grads(out, *inputs):  # noqa: ANN001, ANN202 - inputs = xs + ys
+    n = len(inputs) // 2
+    return inputs[n:] + inputs[:n]
+
+
+_DOT = _Op("dot", _dot_grads)
+
+
+def value_sum(values: Iterable[Operand]) -> Value:
+    """Σ vᵢ as ONE node with many inputs;  ∂/∂vᵢ = 1.  Numbers are wrapped as leaves."""
+    children = tuple(map(_as_value, values))
+    if not children:
+        raise ValueError("value_sum: needs at least one value")
+    return Value._node(math.fsum(v.data for v in children), children, _SUM, (1.0,) * len(children))
+
+
+def dot(xs: Iterable[Operand], ys: Iterable[Operand]) -> Value:
+    """Σ xᵢ·yᵢ as ONE node with many inputs;  ∂/∂xᵢ = yᵢ, ∂/∂yᵢ = xᵢ.
+
+    The node's inputs are ``xs + ys``; numbers are wrapped as leaves. This is what makes a
+    neuron one node instead of a chain of 2n.
+    """
+    xs = tuple(map(_as_value, xs))
+    ys = tuple(map(_as_value, ys))
+    if len(xs) != len(ys):
+        raise ValueError(f"dot: the two sequences must have equal length, got {len(xs)} and {len(ys)}")
+    if not xs:
+        raise ValueError("dot: needs at least one pair")
+    xd = [v.data for v in xs]
+    yd = [v.data for v in ys]
+    return Value._node(sum(map(_fmul, xd, yd)), xs + ys, _DOT, (*yd, *xd))
+
+
+# ---------------------------------------------------------------------- graph traversal
+def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
+    """Every node the root(s) depend on, each after all of its inputs (inputs first).
+
+    Iterative depth-first search, so graphs of any depth work; deterministic, because inputs
+    are visited in their stored order. ``reversed(...)`` of it is the order backward visits.
+    """
+    roots = [roots] if isinstance(roots, Value) else list(roots)
+    order: list[Value] = []
+    visited: set[Value] = set()
+    add, append = visited.add, order.append
+    with _gc_paused():
+        for root in roots:
+            if root in visited:
+                continue
+            add(root)
+            if not root._prev:
+                append(root)
+                continue
+            stack = [(root, iter(root._prev))]
+            push, pop = stack.append, stack.pop
+            while stack:
+                node, inputs = stack[-1]
+                for child in inputs:
+                    if child not in visited:
+                        add(child)
+                        if child._prev:
+                            push((child, iter(child._prev)))
+                            break
+                        append(child)  # a leaf is finished as soon as it is seen
+                else:
+                    pop()
+                    append(node)
+    return order
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a traversal.
+
+    Traversals allocate many small objects but create no reference cycles; left running, the
+    collector would re-scan the whole (large, live) graph again and again, which costs more
+    than the traversal itself.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# ---------------------------------------------------------------------- functional gradients
+def _local_grad_graph(node: Value) -> tuple:
+    """The node's local gradients rebuilt as Values (for create_graph=True)."""
+    rule = getattr(node._op, "local_grads", None)
+    if rule is None:
+        raise TypeError(
+            f"grad(create_graph=True): node {node!r} (op {node._op!r}) was built by hand and has no "
+            "differentiable rule; build it from Value operations instead"
+        )
+    return rule(node, *node._prev)
+
+
+def grad(
+    output: Value,
+    inputs: Value | Sequence[Value],
+    create_graph: bool = False,
+) -> list:
+    """∂output/∂input for each input, without touching any node's ``.grad``.
+
+    With ``create_graph=False`` the gradients are floats. With ``create_graph=True`` they are
+    Values built from the graph itself, so they can be differentiated again (second and
+    higher derivatives, mixed partials). An input that ``output`` does not depend on gets 0.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    single = isinstance(inputs, Value)
+    wanted = [inputs] if single else list(inputs)
+    for v in wanted:
+        if not isinstance(v, Value):
+            raise TypeError(f"grad: every input must be a Value, got {type(v).__name__}")
+    order = topological_order(output)
+    grads: dict[Value, object] = {output: 1.0}
+    if create_graph:
+        for node in reversed(order):
+            g = grads.get(node)
+            if g is None or not node._prev:
+                continue
+            for child, local in zip(node._prev, _local_grad_graph(node)):
+                contribution = local * g
+                previous = grads.get(child)
+                grads[child] = contribution if previous is None else previous + contribution
+    else:
+        for node in reversed(order):
+            g = grads.get(node)
+            if g is None:
+                continue
+            for child, local in zip(node._prev, node._local):
+                grads[child] = grads.get(child, 0.0) + local * g
+    result = []
+    for v in wanted:
+        g = grads.get(v, 0.0)
+        if create_graph and not isinstance(g, Value):
+            g = Value(g)
+        elif not create_graph:
+            g = float(g)
+        result.append(g)
+    return result
+
+
+def hessian(f: Callable[..., Value], inputs: Sequence[Number | Value]) -> list[list[float]]:
+    """The matrix of second derivatives ∂²f/∂xᵢ∂xⱼ at ``inputs`` (numbers or Values)."""
+    xs = [Value(x.data if isinstance(x, Value) else x, label=f"x{i}") for i, x in enumerate(inputs)]
+    out = f(*xs)
+    first = grad(out, xs, create_graph=True)
+    return [grad(g, xs) for g in first]
