@@ -1,0 +1,43 @@
+"""The ``microgradnn`` command: ``microgradnn demo`` and ``microgradnn graph``.
+
+Each subcommand lives in its own module, which provides ``add_parser(subparsers)``; the parser
+it adds sets ``run`` (a function of the parsed arguments returning the exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from microgradnn import demo, graph_command
+
+    parser = OneLineErrorParser(
+        prog="microgradnn",
+        description="Scalar autograd you can watch: train a tiny network, draw a computation graph.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
+    sub.required = True
+    demo.add_parser(sub)
+    graph_command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
