@@ -59,6 +59,13 @@ class _Op(str):
         op.local_grads = local_grads
         return op
 
+    # Operations are immutable singletons: copying a graph shares them.
+    def __copy__(self) -> _Op:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> _Op:
+        return self
+
 
 # Whether operations record the graph. A plain module global: one lookup per node is cheaper
 # than a context variable, and autograd on scalars is not used across threads.
@@ -83,7 +90,7 @@ def no_grad() -> Iterator[None]:
 
 
 def _check_real(data: object, where: str) -> float:
-    if isinstance(data, float):
+    if type(data) is float:  # exactly float: a subclass (numpy.float64) is converted below
         return data
     if isinstance(data, int) or (isinstance(data, Real) and not isinstance(data, Value)):
         return float(data)
@@ -430,7 +437,8 @@ def _leaky_relu_op(alpha: float) -> _Op:
 
 def _power(base: float, p: float, node: Value, exponent_node: Value | None) -> float:
     """base ** p on floats, with errors that name the operation and its operands."""
-    where = f"pow: {base!r}{_name(node)} ** {p!r}" + (_name(exponent_node) if exponent_node else "")
+    exponent_name = _name(exponent_node) if exponent_node is not None else ""
+    where = f"pow: {base!r}{_name(node)} ** {p!r}{exponent_name}"
     if base == 0.0 and p < 0.0:
         raise ZeroDivisionError(f"{where}: zero cannot be raised to a negative power")
     if base < 0.0 and math.isfinite(p) and p != int(p):
@@ -453,13 +461,13 @@ def _pow_const_op(p: float) -> _Op:
         q = p - 1.0
 
         def rule(out, a):  # noqa: ANN001, ANN202
-            return (p * a**q,)
+            return (p * _pow(a, q),)
 
     return _Op(f"**{int(p) if p == int(p) else p}" if math.isfinite(p) else f"**{p}", rule)
 
 
 def _pow_value_grads(out, a, b):  # noqa: ANN001, ANN202
-    return (b * a ** (b - 1.0), out * _log(a))
+    return (b * _pow(a, b - 1.0), out * _log(a))
 
 
 _POW = _Op("**", _pow_value_grads)
@@ -479,6 +487,20 @@ def _pow_value(base: Value, exponent: Value) -> Value:
 
 def _log(x):  # noqa: ANN001, ANN202 - ln for a float or a Value, used inside rules
     return x.log() if isinstance(x, Value) else math.log(x)
+
+
+def _pow(a, q):  # noqa: ANN001, ANN202 - a ** q inside rules, for a float or a Value
+    """a ** q; on floats a local derivative may be infinite (√x at 0), so give IEEE ±inf.
+
+    Python raises for 0.0 ** -0.5 and for overflow, where the derivative is simply infinite.
+    """
+    if isinstance(a, Value):
+        return a**q
+    try:
+        return a**q
+    except (ZeroDivisionError, OverflowError):
+        negative = math.copysign(1.0, a) < 0.0 and math.isfinite(q) and q == int(q) and int(q) % 2 == 1
+        return -math.inf if negative else math.inf
 
 
 def _sum_grads(out, *inputs):  # noqa: ANN001, ANN202
@@ -501,7 +523,8 @@ def value_sum(values: Iterable[Operand]) -> Value:
     children = tuple(map(_as_value, values))
     if not children:
         raise ValueError("value_sum: needs at least one value")
-    return Value._node(math.fsum(v.data for v in children), children, _SUM, (1.0,) * len(children))
+    # Plain left-to-right addition: the same IEEE result (inf, NaN) as a chain of `+`.
+    return Value._node(sum(v.data for v in children), children, _SUM, (1.0,) * len(children))
 
 
 def dot(xs: Iterable[Operand], ys: Iterable[Operand]) -> Value:
@@ -529,6 +552,9 @@ def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     are visited in their stored order. ``reversed(...)`` of it is the order backward visits.
     """
     roots = [roots] if isinstance(roots, Value) else list(roots)
+    for root in roots:
+        if not isinstance(root, Value):
+            raise TypeError(f"topological_order: every root must be a Value, got {type(root).__name__}")
     order: list[Value] = []
     visited: set[Value] = set()
     add, append = visited.add, order.append
