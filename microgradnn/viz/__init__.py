@@ -1,0 +1,27 @@
+"""Drawing computation graphs: ``draw_dot``, step-through backprop, and rendering anywhere.
+
+``draw_dot(root)`` returns a ``graphviz.Digraph`` (a :class:`Drawing`) that Jupyter shows as
+SVG, rendered by Graphviz's ``dot`` program, else by pygraphviz (``pip install
+'microgradnn[render]'``), else shown as DOT source with a hint: displaying never fails.
+:func:`save` writes ``.svg``/``.png``/``.dot`` files with the same fallbacks.
+"""
+
+from microgradnn.viz.drawing import DEFAULT_MAX_NODES, ROLE_COLORS, Drawing, draw_dot
+from microgradnn.viz.rendering import GraphvizMissingError, RenderError, render, render_svg, save
+from microgradnn.viz.stepping import BackwardStepper, backward_steps, draw_backward_steps, grads_after_steps
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "ROLE_COLORS",
+    "BackwardStepper",
+    "Drawing",
+    "GraphvizMissingError",
+    "RenderError",
+    "backward_steps",
+    "draw_backward_steps",
+    "draw_dot",
+    "grads_after_steps",
+    "render",
+    "render_svg",
+    "save",
+]

@@ -1,0 +1,396 @@
+"""The ``microgradnn graph`` command, end to end.
+
+Values and gradients it prints are checked against closed forms, sympy and finite
+differences; the pictures it writes are parsed; hostile expressions must be refused with a
+one-line error (exit status 2) without anything being evaluated.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pygraphviz
+import pytest
+import sympy
+
+from microgradnn.cli import main
+from microgradnn.graph_command import MAX_EXPONENT, ExpressionError, parse_bindings, parse_expression
+
+PYTHON = sys.executable
+REPO = Path(__file__).resolve().parent.parent
+NEURON = "tanh(x1*w1 + x2*w2 + b)"
+NEURON_AT = ["x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8813735870195432"]
+
+
+def graph(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``microgradnn graph ARGS`` in this process: (exit status, stdout, stderr)."""
+    try:
+        status = main(["graph", *args])
+    except SystemExit as exc:  # argparse's own usage errors
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def printed(out: str) -> tuple[float, dict[str, float]]:
+    """The output value and the gradients the command printed."""
+    value = float(re.search(r"^output = (\S+)$", out, re.M).group(1))
+    grads = {
+        m.group(1): float(m.group(2)) for m in re.finditer(r"^d\(output\)/d\((\w+)\) = (\S+)", out, re.M)
+    }
+    return value, grads
+
+
+def neuron_closed_form() -> tuple[float, dict[str, float]]:
+    x1, x2, w1, w2, b = 2.0, 0.0, -3.0, 1.0, 6.8813735870195432
+    o = math.tanh(x1 * w1 + x2 * w2 + b)
+    d = 1 - o * o  # d tanh(n)/dn
+    return o, {"x1": w1 * d, "x2": w2 * d, "w1": x1 * d, "w2": x2 * d, "b": d}
+
+
+# ----------------------------------------------------------------------------- the lecture neuron
+def test_neuron_values_gradients_and_svg(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "neuron.svg"
+    status, out, err = graph(capsys, NEURON, "--at", *NEURON_AT, "-o", str(target))
+    assert status == 0, err
+    value, grads = printed(out)
+    expected_value, expected_grads = neuron_closed_form()
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    assert list(grads) == ["x1", "x2", "w1", "w2", "b"]  # every input, in --at order
+    for name, g in expected_grads.items():
+        assert grads[name] == pytest.approx(g, rel=1e-12, abs=1e-15)
+    assert f"wrote {target}" in out
+    texts = {t.text for t in ET.parse(target).getroot().iter() if t.tag.endswith("text")}
+    assert {"x1", "w1", "b", "x1*w1", "tanh", "data 0.7071", "grad -1.5000"} <= texts
+
+
+def test_dot_output_labels_every_node_with_its_piece_of_the_expression(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "neuron.dot"
+    status, _, err = graph(capsys, NEURON, "--at", *NEURON_AT, "-o", str(target))
+    assert status == 0, err
+    parsed = pygraphviz.AGraph(string=target.read_text(encoding="utf-8"))
+    labels = sorted(
+        n.attr["label"].split(" | ")[0][2:] for n in parsed.nodes() if n.attr.get("shape") == "record"
+    )
+    assert labels == sorted(
+        ["x1", "x2", "w1", "w2", "b", "x1*w1", "x2*w2", "x1*w1 + x2*w2", "x1*w1 + x2*w2 + b", NEURON]
+    )
+
+
+def test_png_is_written(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "neuron.png"
+    status, _, err = graph(capsys, NEURON, "--at", *NEURON_AT, "-o", str(target))
+    assert status == 0, err
+    assert target.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_teaching_options_reach_the_picture(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "n.dot"
+    args = ["--local-grads", "--order", "--color", "role", "--params", "w1", "w2", "b", "--rankdir", "TB"]
+    status, _, err = graph(capsys, NEURON, "--at", *NEURON_AT, "-o", str(target), *args)
+    assert status == 0, err
+    parsed = pygraphviz.AGraph(string=target.read_text(encoding="utf-8"))
+    assert parsed.graph_attr["rankdir"] == "TB"
+    edge_labels = [parsed.get_edge(u, v, k).attr["label"] for u, v, k in parsed.edges(keys=True)]
+    assert "∂=-3.0000" in edge_labels  # ∂(x1*w1)/∂x1 = w1
+    ops = sorted(n.attr["label"] for n in parsed.nodes() if str(n).endswith("op"))
+    assert ops == ["* #4", "* #5", "+ #2", "+ #3", "tanh #1"]
+    fills = {
+        n.attr["label"].split(" | ")[0][2:]: n.attr["fillcolor"]
+        for n in parsed.nodes()
+        if n.attr.get("fillcolor")
+    }
+    assert fills["w1"] == fills["b"] != fills["x1"]
+
+
+def test_step_draws_the_graph_part_way_through_backward(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "step.dot"
+    status, out, err = graph(capsys, NEURON, "--at", *NEURON_AT, "-o", str(target), "--step", "1")
+    assert status == 0, err
+    source = target.read_text(encoding="utf-8")
+    assert "backward, step 1 of 5" in source
+    assert re.search(r"\{ x1 \| data 2\.0000 \| grad 0\.0000 \}", source)  # not reached after one step
+    assert printed(out)[1]["x1"] == pytest.approx(neuron_closed_form()[1]["x1"])  # printed grads are final
+    status, _, err = graph(capsys, NEURON, "--at", *NEURON_AT, "-o", str(target), "--step", "9")
+    assert status == 2 and "backward has 5 steps, so k must be in 0..5, got 9" in err
+    status, _, err = graph(capsys, NEURON, "--at", *NEURON_AT, "--step", "1")
+    assert status == 2 and "--step draws a picture: give -o FILE too" in err
+
+
+# ----------------------------------------------------------------------------- gradients vs oracles
+def test_smooth_expression_matches_sympy(capsys: pytest.CaptureFixture[str]) -> None:
+    text = "x*exp(-y) + log(x + y)/tanh(y) - sigmoid(x)**2 + x**y - 2**(x*y) + 3/x"
+    at = {"x": 1.3, "y": 0.7}
+    status, out, err = graph(capsys, text, "--at", *(f"{k}={v}" for k, v in at.items()))
+    assert status == 0, err
+    x, y = sympy.symbols("x y")
+    expr = (
+        x * sympy.exp(-y)
+        + sympy.log(x + y) / sympy.tanh(y)
+        - (1 / (1 + sympy.exp(-x))) ** 2
+        + x**y
+        - 2 ** (x * y)
+        + 3 / x
+    )
+    subs = {x: sympy.Rational(13, 10), y: sympy.Rational(7, 10)}
+    value, grads = printed(out)
+    assert value == pytest.approx(float(expr.subs(subs)), rel=1e-12)
+    for name, sym in (("x", x), ("y", y)):
+        assert grads[name] == pytest.approx(float(sympy.diff(expr, sym).subs(subs)), rel=1e-10)
+
+
+def test_kinked_functions_match_finite_differences(capsys: pytest.CaptureFixture[str]) -> None:
+    text = "relu(x - y) + abs(y - 2*x) + leaky_relu(-x, 0.2) + leaky_relu(y) - (-x)*y"
+
+    def f(x: float, y: float) -> float:
+        lr = lambda v, a: v if v > 0 else a * v  # noqa: E731
+        return max(x - y, 0.0) + abs(y - 2 * x) + lr(-x, 0.2) + lr(y, 0.01) - (-x) * y
+
+    point = {"x": 0.9, "y": -0.4}
+    status, out, err = graph(capsys, text, "--at", "x=0.9", "y=-0.4")
+    assert status == 0, err
+    value, grads = printed(out)
+    assert value == pytest.approx(f(**point), rel=1e-12)
+    h = 1e-6
+    assert grads["x"] == pytest.approx((f(0.9 + h, -0.4) - f(0.9 - h, -0.4)) / (2 * h), rel=1e-6)
+    assert grads["y"] == pytest.approx((f(0.9, -0.4 + h) - f(0.9, -0.4 - h)) / (2 * h), rel=1e-6)
+
+
+def test_a_bare_variable_a_constant_and_an_unused_binding(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = graph(capsys, "x", "--at", "x=5", "z=1")
+    assert status == 0
+    value, grads = printed(out)
+    assert value == 5.0 and grads == {"x": 1.0, "z": 0.0}
+    assert "d(output)/d(z) = 0.0   (not used in the expression)" in out
+    assert "(add -o graph.svg to draw the graph)" in out
+    status, out, _ = graph(capsys, "2 * 3 - 1")
+    assert status == 0 and printed(out) == (5.0, {})
+
+
+def test_same_variable_twice_is_one_node(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "sq.dot"
+    status, out, _ = graph(capsys, "x*x + x", "--at", "x=3", "-o", str(target))
+    assert status == 0 and printed(out)[1] == {"x": 7.0}
+    parsed = pygraphviz.AGraph(string=target.read_text(encoding="utf-8"))
+    (x_node,) = [n for n in parsed.nodes() if n.attr.get("label", "").startswith("{ x |")]
+    assert len(parsed.out_edges(x_node)) == 3
+
+
+# ----------------------------------------------------------------------------- refusals
+HOSTILE = [
+    ("__import__('os').system('touch PWNED')", "attribute access"),
+    ("__import__('os')", "calling '__import__' is not allowed"),
+    ("x.__class__", "attribute access"),
+    ("x.exp()", "attribute access"),
+    ("open('PWNED', 'w')", "calling 'open' is not allowed"),
+    ("print(x)", "calling 'print' is not allowed"),
+    ("eval('1')", "calling 'eval' is not allowed"),
+    ("(lambda: 1)()", "calling an expression"),
+    ("lambda: 1", "lambda"),
+    ("[x for x in (1, 2)]", "comprehensions"),
+    ("sum(x for x in (1, 2))", "calling 'sum' is not allowed"),
+    ("(x for x in (1,))", "generator expressions"),
+    ("'abc'", "strings"),
+    ("f'{x}'", "strings"),
+    ("b'x'", "bytes"),
+    ("x[0]", "indexing"),
+    ("[x]", "lists"),
+    ("(x, x)", "tuples"),
+    ("{x: 1}", "dicts"),
+    ("x < 1", "comparisons"),
+    ("x and 1", "and/or"),
+    ("not x", "the operator not"),
+    ("x if x else 1", "conditional expressions"),
+    ("(y := 2)", "assignment (:=)"),
+    ("x // 2", "the operator //"),
+    ("x % 2", "the operator %"),
+    ("x ^ 2", "for powers write **"),
+    ("x @ x", "the operator @"),
+    ("~x", "the operator ~"),
+    ("True + x", "True/False"),
+    ("None", "None"),
+    ("1j * x", "complex numbers"),
+    ("exp(x=1)", "keyword arguments are not allowed"),
+    ("exp(*[x])", "starred"),
+    ("exp(x, x)", "exp() takes 1 argument, got 2"),
+    ("leaky_relu(x, x)", "alpha must be a number"),
+    ("exp + 1", "'exp' is a function"),
+    ("x ** 10**10", "exponent"),
+    ("9 ** 9 ** 9 ** 9", "exponent"),
+    ("2 ** 100000000", "exponent"),
+    ("x ** -5000", "exponent"),
+    ("x ** 1e999", "exponent"),
+    ("x +", "not a valid expression"),
+    ("import os", "not a valid expression"),
+    ("x = 1", "not a valid expression"),
+    ("x\n+1", "one line"),
+    ("", "the expression is empty"),
+    ("   ", "the expression is empty"),
+    ("(" * 300 + "x" + ")" * 300, "too many nested parentheses"),
+    ("+" * 1000 + "x", "too large"),
+    ("+".join(["x"] * 400), "too large"),
+    ("x" * 3000, "too long"),
+]
+
+
+@pytest.mark.parametrize(("expression", "complaint"), HOSTILE, ids=[h[0][:30] for h in HOSTILE])
+def test_hostile_expressions_are_refused(
+    expression: str,
+    complaint: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "out.svg"
+    status, out, err = graph(capsys, expression, "--at", "x=2", "-o", str(target))
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("microgradnn graph: error: "), err
+    assert complaint in err
+    assert not target.exists() and not (tmp_path / "PWNED").exists()
+
+
+def test_parse_expression_reports_the_names_it_uses() -> None:
+    assert parse_expression("tanh(x1*w1 + b) - x1").names == ["x1", "w1", "b"]
+    with pytest.raises(ExpressionError, match="exponent 2000 is too large"):
+        parse_expression(f"x ** {2 * int(MAX_EXPONENT)}")
+
+
+def test_unbound_names_are_named(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = graph(capsys, "x*y + z*w", "--at", "x=1", "w=2")
+    assert status == 2
+    assert "'y', 'z' are not bound: add --at y=... z=..." in err
+    status, _, err = graph(capsys, "exp(q)")
+    assert status == 2 and "'q' is not bound: add --at q=..." in err
+
+
+@pytest.mark.parametrize(
+    ("pairs", "complaint"),
+    [
+        (["x"], "expected NAME=NUMBER"),
+        (["=2"], "'' is not a valid variable name"),
+        (["1x=2"], "'1x' is not a valid variable name"),
+        (["for=2"], "'for' is not a valid variable name"),
+        (["x=abc"], "'abc' is not a number"),
+        (["x="], "'' is not a number"),
+        (["x=1_000"], "'1_000' is not a number"),
+        (["x=1", "x=2"], "'x' is given twice"),
+        (["exp=1"], "'exp' is a function's name"),
+    ],
+)
+def test_malformed_bindings_are_refused(
+    pairs: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(complaint)):
+        parse_bindings(pairs)
+    status, _, err = graph(capsys, "x", "--at", *pairs)
+    assert status == 2 and complaint in err and err.count("\n") == 1
+
+
+def test_bindings_accept_signs_exponents_and_ieee_specials() -> None:
+    assert parse_bindings(["a=-3", "b=+2.5", "c=1e-3", "d=inf"]) == {
+        "a": -3.0,
+        "b": 2.5,
+        "c": 1e-3,
+        "d": math.inf,
+    }
+
+
+@pytest.mark.parametrize(
+    ("expression", "at", "complaint"),
+    [
+        ("log(x - 3)", "x=2", "log: input must be positive"),
+        ("1/(x - 2)", "x=2", "division by zero"),
+        ("(x - 5)**y", "x=2 y=0.5", "base must be positive"),
+        ("exp(x)", "x=1000", "too large for a float"),
+        ("x ** y", "x=2 y=5000", "the exponent 5000 is too large"),
+    ],
+)
+def test_values_where_the_expression_cannot_be_computed(
+    expression: str, at: str, complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = graph(capsys, expression, "--at", *at.split())
+    assert status == 2 and out == "" and complaint in err and err.count("\n") == 1
+
+
+def test_output_file_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = graph(capsys, "x", "--at", "x=1", "-o", str(tmp_path / "g.jpg"))
+    assert status == 2 and "cannot tell the picture format ('.jpg'); use .svg, .png or .dot" in err
+    status, _, err = graph(capsys, "x", "--at", "x=1", "-o", str(tmp_path / "graph"))
+    assert status == 2 and "(no suffix)" in err
+    status, _, err = graph(capsys, "x", "--at", "x=1", "-o", str(tmp_path / "missing" / "g.dot"))
+    assert status == 1 and "cannot write" in err and err.count("\n") == 1
+    status, _, err = graph(capsys, "x", "--at", "x=1", "--params", "w", "-o", str(tmp_path / "g.dot"))
+    assert status == 2 and "--params w: not bound by --at" in err
+
+
+# ----------------------------------------------------------------------------- as a real command
+def run_command(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PYTHON, "-m", "microgradnn", "graph", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def test_command_line_end_to_end(tmp_path: Path) -> None:
+    target = tmp_path / "neuron.svg"
+    result = run_command(NEURON, "--at", *NEURON_AT, "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    value, grads = printed(result.stdout)
+    expected_value, expected_grads = neuron_closed_form()
+    assert value == pytest.approx(expected_value) and grads == pytest.approx(expected_grads)
+    ET.parse(target)
+    hostile = run_command("__import__('os').system('touch PWNED')", cwd=tmp_path)
+    assert hostile.returncode == 2 and hostile.stdout == "" and hostile.stderr.count("\n") == 1
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_command_without_any_graphviz_explains_and_still_writes_dot(tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    env = dict(os.environ, PATH=str(empty))
+    code = (
+        "import sys; sys.modules['pygraphviz'] = None\n"
+        "from microgradnn.cli import main\n"
+        "sys.exit(main(['graph', 'x*y', '--at', 'x=2', 'y=3', '-o', sys.argv[1]]))\n"
+    )
+    svg = subprocess.run(
+        [PYTHON, "-c", code, str(tmp_path / "g.svg")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert svg.returncode == 1
+    assert svg.stderr.count("\n") == 1
+    assert "apt-get install graphviz" in svg.stderr and "pip install 'microgradnn[render]'" in svg.stderr
+    assert "d(output)/d(x) = 3.0" in svg.stdout  # the numbers are still printed
+    assert not (tmp_path / "g.svg").exists()
+    dot = subprocess.run(
+        [PYTHON, "-c", code, str(tmp_path / "g.dot")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert dot.returncode == 0, dot.stderr
+    assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph {")
