@@ -51,6 +51,13 @@ class Drawing(graphviz.Digraph):
     same fallbacks use :func:`microgradnn.viz.save`.
     """
 
+    def __repr__(self) -> str:
+        # No memory address: an executed notebook stores this text, and it must not change
+        # from one run to the next.
+        nodes = sum(1 for line in self.body if "[" in line and "->" not in line)
+        edges = sum(1 for line in self.body if "->" in line)
+        return f"<Drawing: {nodes} nodes, {edges} edges; .source for the DOT text>"
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, str]:
         return display_bundle(self)
 
