@@ -1,0 +1,307 @@
+"""Loss functions built from Values, so that ``loss.backward()`` gives every gradient.
+
+Each loss takes a batch: ``predictions`` (one Value, or number, per sample; for `mse`
+also a list of them per sample) and ``targets`` (one number, or list, per sample), and
+returns one Value. ``reduction='mean'`` (the default) averages over the terms,
+``reduction='sum'`` adds them up.
+
+Label conventions: the binary losses (`hinge`, `binary_cross_entropy_with_logits`) accept
+targets ±1 (as micrograd and ``microgradnn.data`` use) or 0/1; `cross_entropy` takes class
+indices 0..k−1.
+
+Numerical stability: the softmax family subtracts the largest logit first (which changes
+neither the result nor the gradient) and never exponentiates a positive number, so logits of
+±1000 give finite losses and exact gradients. `binary_cross_entropy_with_logits` and
+`cross_entropy` make ONE node per sample whose value is computed with ``log1p`` (accurate to
+the last digits even when the loss is 1e-14) and whose local gradients are the closed forms
+σ(z) − t and softmax(z) − onehot(t); their rules also build those gradients from Values, so
+`microgradnn.engine.grad(..., create_graph=True)` and `hessian` work through them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from numbers import Real
+from typing import Union
+
+from microgradnn.engine import Value, dot, value_sum
+
+# An operation's name carrying its local-gradient rule, as the engine's own operations are
+# made; used for the fused per-sample nodes of the two cross-entropy losses.
+from microgradnn.engine import _Op  # isort: skip
+
+__all__ = [
+    "LOSSES",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "half_mse",
+    "hinge",
+    "l2_penalty",
+    "log_softmax",
+    "mse",
+    "softmax",
+]
+
+Scalar = Union[Value, int, float]  # noqa: UP007 - runtime alias for Python 3.10
+
+
+def _reduce(terms: list[Value], reduction: str, scale: float, what: str) -> Value:
+    """scale·Σ terms (sum) or scale·(1/n)·Σ terms (mean), as few nodes as possible."""
+    if not terms:
+        raise ValueError(f"{what}: needs at least one sample")
+    total = value_sum(terms) if len(terms) > 1 else terms[0]
+    if reduction == "mean":
+        scale = scale / len(terms)
+    elif reduction != "sum":
+        raise ValueError(f"{what}: reduction must be 'mean' or 'sum', got {reduction!r}")
+    return total if scale == 1.0 else total * scale
+
+
+def _check_batch(predictions: Sequence, targets: Sequence, what: str) -> None:
+    for name, seq in (("predictions", predictions), ("targets", targets)):
+        if isinstance(seq, (Value, str, bytes)) or not isinstance(seq, Sequence):
+            raise TypeError(
+                f"{what}: {name} must be a list with one entry per sample, got {type(seq).__name__}"
+            )
+    if len(predictions) != len(targets):
+        raise ValueError(
+            f"{what}: {len(predictions)} predictions but {len(targets)} targets; they must pair up one to one"
+        )
+
+
+def _number(t: object, what: str, i: int) -> float:
+    if isinstance(t, Value):
+        return t.data
+    if isinstance(t, Real) and not isinstance(t, bool):
+        return float(t)
+    raise TypeError(f"{what}: target {i} must be a number, got {type(t).__name__}: {t!r}")
+
+
+def _squared_errors(predictions: Sequence, targets: Sequence, what: str) -> list[Value]:
+    _check_batch(predictions, targets, what)
+    terms = []
+    for i, (p, t) in enumerate(zip(predictions, targets)):
+        if isinstance(p, (list, tuple)):  # a model with several outputs: one term per output
+            if not isinstance(t, (list, tuple)) or len(t) != len(p):
+                raise ValueError(
+                    f"{what}: sample {i} has {len(p)} predictions, so its target must be a list of {len(p)}"
+                )
+            terms.extend((_as_value(pj) - _number(tj, what, i)) ** 2 for pj, tj in zip(p, t))
+        else:
+            if isinstance(t, (list, tuple)):
+                raise ValueError(f"{what}: sample {i} has one prediction but a target list of {len(t)}")
+            terms.append((_as_value(p) - _number(t, what, i)) ** 2)
+    return terms
+
+
+def _as_value(x: Scalar) -> Value:
+    return x if isinstance(x, Value) else Value(x)
+
+
+def mse(predictions: Sequence, targets: Sequence, reduction: str = "mean") -> Value:
+    """Mean squared error: (1/n) Σ (pᵢ − tᵢ)²;  ∂/∂pᵢ = 2(pᵢ − tᵢ)/n."""
+    return _reduce(_squared_errors(predictions, targets, "mse"), reduction, 1.0, "mse")
+
+
+def half_mse(predictions: Sequence, targets: Sequence, reduction: str = "mean") -> Value:
+    """Half mean squared error, the lecture-notes form: (1/n) Σ ½(pᵢ − tᵢ)²;  ∂/∂pᵢ = (pᵢ − tᵢ)/n."""
+    return _reduce(_squared_errors(predictions, targets, "half_mse"), reduction, 0.5, "half_mse")
+
+
+def _signed_label(t: object, what: str, i: int) -> float:
+    """A binary label as ±1 (0 is read as −1)."""
+    v = _number(t, what, i)
+    if v == 1.0:
+        return 1.0
+    if v in (-1.0, 0.0):
+        return -1.0
+    raise ValueError(f"{what}: target {i} must be a binary label, ±1 or 0/1, got {t!r}")
+
+
+def hinge(scores: Sequence, targets: Sequence, margin: float = 1.0, reduction: str = "mean") -> Value:
+    """Max-margin hinge loss (micrograd's demo): (1/n) Σ max(0, margin − yᵢ·sᵢ), yᵢ = ±1;
+    ∂/∂sᵢ = −yᵢ/n where yᵢ·sᵢ < margin, else 0.  Targets 0/1 are read as −1/+1."""
+    _check_batch(scores, targets, "hinge")
+    terms = [
+        (_as_value(s) * -_signed_label(t, "hinge", i) + margin).relu()
+        for i, (s, t) in enumerate(zip(scores, targets))
+    ]
+    return _reduce(terms, reduction, 1.0, "hinge")
+
+
+def _probability_target(t: object, what: str, i: int) -> float:
+    """A binary target as a probability of the positive class (−1 is read as 0)."""
+    v = _number(t, what, i)
+    if v == -1.0:
+        return 0.0
+    if 0.0 <= v <= 1.0:
+        return v
+    raise ValueError(f"{what}: target {i} must be 0/1 (or ±1, or a probability in [0, 1]), got {t!r}")
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@lru_cache(maxsize=1024)
+def _bce_op(t: float) -> _Op:
+    """The fused node log(1 + e^z) − t·z of one sample;  ∂/∂z = σ(z) − t."""
+
+    def local_grads(out, z):  # noqa: ANN001, ANN202 - floats or Values
+        return ((z.sigmoid() if isinstance(z, Value) else _sigmoid(z)) - t,)
+
+    return _Op("BCEWithLogits", local_grads)
+
+
+def _bce_term(z: Value, t: float) -> Value:
+    x = z.data
+    # log(1 + e^x) − t·x, written so that exp never sees a positive number and the small
+    # log(1 + e^−|x|) keeps all its digits (log1p): (1 − t)·x + log1p(e^−x) for x ≥ 0.
+    if x >= 0.0:
+        data = ((1.0 - t) * x if t != 1.0 else 0.0) + math.log1p(math.exp(-x))
+    else:
+        data = math.log1p(math.exp(x)) - (t * x if t != 0.0 else 0.0)
+    return Value._node(data, (z,), _bce_op(t), (_sigmoid(x) - t,))
+
+
+def binary_cross_entropy_with_logits(logits: Sequence, targets: Sequence, reduction: str = "mean") -> Value:
+    """Binary cross-entropy on logits zᵢ (scores, not probabilities):
+    (1/n) Σ [log(1 + e^zᵢ) − tᵢ·zᵢ] = −(1/n) Σ [tᵢ log σ(zᵢ) + (1 − tᵢ) log(1 − σ(zᵢ))];
+    ∂/∂zᵢ = (σ(zᵢ) − tᵢ)/n.  Targets tᵢ in [0, 1]; −1 is read as 0, so ±1 labels work."""
+    what = "binary_cross_entropy_with_logits"
+    _check_batch(logits, targets, what)
+    terms = [
+        _bce_term(_as_value(z), _probability_target(t, what, i))
+        for i, (z, t) in enumerate(zip(logits, targets))
+    ]
+    return _reduce(terms, reduction, 1.0, what)
+
+
+def _logit_values(logits: Iterable[Scalar], what: str) -> list[Value]:
+    if isinstance(logits, (Value, str, bytes)) or not isinstance(logits, Iterable):
+        raise TypeError(f"{what}: expected a list of logits, got {type(logits).__name__}")
+    zs = [_as_value(z) for z in logits]
+    if not zs:
+        raise ValueError(f"{what}: needs at least one logit")
+    return zs
+
+
+def _shifted(zs: list[Value]) -> tuple[list[Value], Value]:
+    """zⱼ − m with m = max z (a constant), and log Σ e^(zⱼ − m)."""
+    m = max(z.data for z in zs)
+    shifted = [z - m for z in zs]
+    return shifted, value_sum([s.exp() for s in shifted]).log()
+
+
+def softmax(logits: Iterable[Scalar]) -> list[Value]:
+    """softmax(z)ⱼ = e^zⱼ / Σₖ e^zₖ (computed as e^(zⱼ−m) / Σₖ e^(zₖ−m), m = max z);
+    ∂softmaxⱼ/∂zₖ = softmaxⱼ·([j = k] − softmaxₖ)."""
+    zs = _logit_values(logits, "softmax")
+    m = max(z.data for z in zs)
+    exps = [(z - m).exp() for z in zs]
+    total = value_sum(exps)
+    return [e / total for e in exps]
+
+
+def log_softmax(logits: Iterable[Scalar]) -> list[Value]:
+    """log softmax(z)ⱼ = zⱼ − log Σₖ e^zₖ (computed as (zⱼ − m) − log Σₖ e^(zₖ−m));
+    ∂/∂zₖ = [j = k] − softmaxₖ."""
+    shifted, log_total = _shifted(_logit_values(logits, "log_softmax"))
+    return [s - log_total for s in shifted]
+
+
+def _class_index(t: object, k: int, i: int) -> int:
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or t != int(t) or not 0 <= t < k:
+        raise ValueError(f"cross_entropy: target {i} must be a class index 0..{k - 1}, got {t!r}")
+    return int(t)
+
+
+@lru_cache(maxsize=1024)
+def _cross_entropy_op(target: int) -> _Op:
+    """The fused node −log softmax(z)[target] of one sample;  ∂/∂zⱼ = softmax(z)ⱼ − [j = target]."""
+
+    def local_grads(out, *zs):  # noqa: ANN001, ANN202 - floats or Values
+        probs = softmax(zs) if isinstance(zs[0], Value) else _softmax_floats([float(z) for z in zs])
+        return tuple(p - 1.0 if j == target else p for j, p in enumerate(probs))
+
+    return _Op("CrossEntropy", local_grads)
+
+
+def _softmax_floats(zs: list[float]) -> list[float]:
+    m = max(zs)
+    exps = [math.exp(z - m) for z in zs]
+    total = math.fsum(exps)
+    return [e / total for e in exps]
+
+
+def _cross_entropy_term(zs: list[Value], target: int) -> Value:
+    d = [z.data for z in zs]
+    top = max(range(len(d)), key=d.__getitem__)
+    m = d[top]
+    exps = [math.exp(x - m) for x in d]  # exps[top] == 1
+    rest = math.fsum(exps[:top] + exps[top + 1 :])
+    # −log softmax(z)[t] = (m − z_t) + log Σ e^(z − m) = (m − z_t) + log1p(Σ over the others)
+    data = (m - d[target]) + math.log1p(rest)
+    total = 1.0 + rest
+    local = tuple(e / total - 1.0 if j == target else e / total for j, e in enumerate(exps))
+    return Value._node(data, tuple(zs), _cross_entropy_op(target), local)
+
+
+def cross_entropy(logits: Sequence, targets: Sequence | int, reduction: str = "mean") -> Value:
+    """Softmax cross-entropy over classes: (1/n) Σᵢ −log softmax(zᵢ)[tᵢ];
+    ∂/∂zᵢⱼ = (softmax(zᵢ)ⱼ − [j = tᵢ])/n.
+
+    ``logits`` is a batch (one list of k logits per sample) with ``targets`` the class
+    indices; a single sample (one list of logits and an int target) is accepted too.
+    """
+    if isinstance(targets, int) and not isinstance(targets, bool):
+        logits, targets = [logits], [targets]
+    _check_batch(logits, targets, "cross_entropy")
+    terms = []
+    for i, (zs, t) in enumerate(zip(logits, targets)):
+        zs = _logit_values(zs, "cross_entropy")
+        terms.append(_cross_entropy_term(zs, _class_index(t, len(zs), i)))
+    return _reduce(terms, reduction, 1.0, "cross_entropy")
+
+
+def l2_penalty(parameters: Iterable[Value], alpha: float = 1e-4) -> Value:
+    """L2 regularisation: α·Σ p² over the parameters (one fused node);  ∂/∂p = 2αp.
+
+    ``alpha`` defaults to micrograd's demo's 1e-4.
+    """
+    params = list(parameters.parameters() if hasattr(parameters, "parameters") else parameters)
+    if not params:
+        raise ValueError("l2_penalty: needs at least one parameter")
+    for p in params:
+        if not isinstance(p, Value):
+            raise TypeError(f"l2_penalty: every parameter must be a Value, got {type(p).__name__}")
+    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not alpha >= 0.0:
+        raise ValueError(f"l2_penalty: alpha must be a number >= 0, got {alpha!r}")
+    return dot(params, params) * float(alpha)
+
+
+for _fn, _kind in (
+    (mse, "regression"),
+    (half_mse, "regression"),
+    (hinge, "binary"),
+    (binary_cross_entropy_with_logits, "binary"),
+    (cross_entropy, "multiclass"),
+):
+    _fn.task = _kind  # type: ignore[attr-defined] - what `fit` measures besides the loss
+
+#: The losses by name, as ``fit(loss=...)`` accepts them. Each has a ``task`` attribute:
+#: 'regression', 'binary' or 'multiclass'.
+LOSSES: dict[str, Callable[..., Value]] = {
+    "mse": mse,
+    "half_mse": half_mse,
+    "hinge": hinge,
+    "bce": binary_cross_entropy_with_logits,
+    "cross_entropy": cross_entropy,
+}
+
+del _fn, _kind

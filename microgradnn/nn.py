@@ -1,0 +1,672 @@
+"""Neural-network modules on the engine: `Module`, `Neuron`, `Layer`, `MLP`.
+
+Drop-in compatible with micrograd's ``nn.py``: ``Neuron(nin, nonlin=True)``,
+``Layer(nin, nout, **kwargs)`` and ``MLP(nin, nouts)`` have its signatures and defaults
+(weights uniform(−1, 1) from Python's ``random`` module, bias 0, ReLU hidden layers, a linear
+last layer, a one-output layer returning a bare Value), and ``parameters()`` lists the
+parameters in the same order (layer → neuron → weights, bias).
+
+A neuron computes ``activation(w·x + b)`` where ``w·x`` is ONE fused node of the graph
+(:func:`microgradnn.engine.dot`), not a chain of 2n additions and multiplications.
+
+Every parameter's ``label`` is its dotted name from :meth:`Module.named_parameters`, e.g.
+``layers.0.neurons.3.w.1``, so that graph drawings can say which weight is which.
+
+Models save to and load from JSON with an exact float round trip (:meth:`Module.save`,
+:meth:`Module.load`, :func:`load_model`).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import random
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from numbers import Real
+from operator import attrgetter
+from operator import mul as _fmul
+from pathlib import Path
+from typing import Any, Union
+
+from microgradnn.engine import Number, Value, dot, no_grad
+
+# The fast forward pass of `Layer` and `MLP` builds the very node ``dot(w, x)`` builds, directly
+# (see `_run_plan`); tests/test_nn.py checks that the two graphs are identical.
+from microgradnn.engine import _DOT  # isort: skip
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "MLP",
+    "Layer",
+    "ModelFileError",
+    "Module",
+    "Neuron",
+    "load_model",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]  # noqa: UP007 - runtime alias for Python 3.10
+
+#: The activation functions a neuron can apply to ``w·x + b``.
+ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
+
+#: Weight initialisations: micrograd's uniform(−1, 1), and the uniform Xavier/Glorot and He
+#: schemes. Biases always start at 0. All are uniform draws (a + (b − a)·random()), so a seed
+#: gives bit-identical weights on every platform.
+INITS: tuple[str, ...] = ("uniform", "xavier", "he")
+
+# Each activation as a function of a Value (None: linear, nothing to apply) ...
+_ACTIVATE: dict[str, Callable[[Value], Value] | None] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "leaky_relu": Value.leaky_relu,
+    "linear": None,
+}
+
+
+# ... and of a float, computing exactly what the engine computes, for the graph-free forward
+# pass of `Module.predict`.
+def _sigmoid_float(x: float) -> float:
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+_ACTIVATE_FLOAT: dict[str, Callable[[float], float] | None] = {
+    "relu": lambda x: x if x > 0.0 else (0.0 if x == x else x),
+    "tanh": math.tanh,
+    "sigmoid": _sigmoid_float,
+    "leaky_relu": lambda x: x if x > 0.0 else 0.01 * x,
+    "linear": None,
+}
+
+_FORMAT = "microgradnn.model"
+_FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded: not JSON, truncated, wrong structure or wrong shape."""
+
+
+def _check_activation(name: object, what: str) -> str:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"{what}: unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return name  # type: ignore[return-value]
+
+
+def _check_count(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+    return n
+
+
+def _make_rng(seed: int | None, rng: random.Random | None, what: str) -> Any:
+    """The random source: ``rng`` if given, a new ``Random(seed)`` if a seed is given, else the
+    global ``random`` module (so ``random.seed(...)`` works as it does with micrograd)."""
+    if seed is not None and rng is not None:
+        raise ValueError(f"{what}: give either seed or rng, not both")
+    if rng is not None:
+        if not hasattr(rng, "uniform"):
+            raise TypeError(f"{what}: rng must be a random.Random, got {type(rng).__name__}")
+        return rng
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"{what}: seed must be an int, got {type(seed).__name__}: {seed!r}")
+        return random.Random(seed)
+    return random
+
+
+def _init_bound(init: str, nin: int, fan_out: int) -> float:
+    """Half-width of the uniform range the weights are drawn from."""
+    if init == "uniform":
+        return 1.0
+    if init == "xavier":  # Glorot & Bengio (2010): Var(w) = 2 / (fan_in + fan_out)
+        return math.sqrt(6.0 / (nin + fan_out))
+    if init == "he":  # He et al. (2015): Var(w) = 2 / fan_in
+        return math.sqrt(6.0 / nin)
+    raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+
+
+def _as_inputs(x: Sequence[Value | Number], nin: int, what: str) -> tuple[Value, ...]:
+    """The input vector as Values, numbers wrapped once (not once per neuron that reads them)."""
+    try:
+        n = len(x)
+    except TypeError:
+        raise TypeError(f"{what} expects a sequence of {nin} numbers, got {type(x).__name__}") from None
+    if n != nin:
+        raise ValueError(f"{what} expects {nin} inputs, got {n}")
+    return tuple([v if isinstance(v, Value) else Value(v) for v in x])
+
+
+def _as_floats(x: Sequence[Value | Number], nin: int, what: str) -> list[float]:
+    try:
+        n = len(x)
+    except TypeError:
+        raise TypeError(f"{what} expects a sequence of {nin} numbers, got {type(x).__name__}") from None
+    if n != nin:
+        raise ValueError(f"{what} expects {nin} inputs, got {n}")
+    out = []
+    for v in x:
+        if isinstance(v, Value):
+            out.append(v.data)
+        elif isinstance(v, Real):
+            out.append(float(v))
+        else:
+            raise TypeError(f"{what}: every input must be a number or a Value, got {type(v).__name__}: {v!r}")
+    return out
+
+
+# ---------------------------------------------------------------------- the fast forward pass
+# A "plan" is a snapshot, per layer, of each neuron's (weights, their numbers, bias,
+# activation). Reading the weights' numbers once per batch instead of once per sample and
+# neuron, and making the dot node with one call, halves the cost of a forward pass; the nodes
+# are exactly those of ``activation(dot(w, x) + b)``.
+_NeuronPlan = tuple  # (w: tuple[Value], w_data: tuple[float], b: Value, activate)
+_get_data = attrgetter("data")
+_new_node = Value._node
+
+
+def _layer_plan(layer: Layer) -> list[_NeuronPlan]:
+    return [(tuple(n.w), tuple(map(_get_data, n.w)), n.b, n._activate) for n in layer.neurons]
+
+
+def _run_plan(plan: list[list[_NeuronPlan]], x: tuple[Value, ...]) -> list[Value]:
+    """The outputs of the planned layers for the input Values ``x``."""
+    out: list[Value] = list(x)
+    for layer in plan:
+        xd = tuple(map(_get_data, x))
+        out = []
+        append = out.append
+        for w, wd, b, activate in layer:
+            # dot(w, x): one node, inputs w + x, local gradients x (for w) then w (for x)
+            act = _new_node(sum(map(_fmul, wd, xd)), w + x, _DOT, xd + wd) + b
+            append(act if activate is None else activate(act))
+        x = tuple(out)
+    return out
+
+
+# The graph-free forward pass: the same arithmetic on floats, in the same order, so
+# `predict` gives exactly the numbers the graph would hold.
+def _float_plan(layers: Sequence[Layer]) -> list[list[tuple]]:
+    return [
+        [(tuple(map(_get_data, n.w)), n.b.data, _ACTIVATE_FLOAT[n.activation]) for n in layer.neurons]
+        for layer in layers
+    ]
+
+
+def _run_float_plan(plan: list[list[tuple]], h: list[float]) -> list[float]:
+    for layer in plan:
+        out = []
+        append = out.append
+        for wd, bd, activate in layer:
+            a = sum(map(_fmul, wd, h)) + bd
+            append(a if activate is None else activate(a))
+        h = out
+    return h
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Building a batch's graph allocates thousands of nodes and no reference cycles; the cyclic
+    # collector would otherwise re-scan the growing graph many times over.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class Module:
+    """Base class of everything with parameters.
+
+    A subclass stores its parameters as attributes: a Value, a list/tuple of Values, another
+    Module, or a list/tuple of Modules. :meth:`named_parameters` finds them in attribute order,
+    so parameter names and order are stable: ``layers.0.neurons.3.w.1``.
+    """
+
+    def __call__(self, x: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define __call__")
+
+    # ------------------------------------------------------------------ parameters
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """Yield ``(dotted name, parameter)`` pairs; a Value reachable twice is yielded once."""
+        seen: set[int] = set()
+        for name, p in self._walk(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, Value]]:
+        for attr, member in vars(self).items():
+            if attr.startswith("_"):
+                continue
+            name = f"{prefix}{attr}"
+            if isinstance(member, Value):
+                yield name, member
+            elif isinstance(member, Module):
+                yield from member._walk(name + ".")
+            elif isinstance(member, (list, tuple)):
+                for i, item in enumerate(member):
+                    if isinstance(item, Value):
+                        yield f"{name}.{i}", item
+                    elif isinstance(item, Module):
+                        yield from item._walk(f"{name}.{i}.")
+
+    def parameters(self) -> list[Value]:
+        """All parameters, in the order of :meth:`named_parameters` (micrograd's order)."""
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """How many scalar parameters the module has."""
+        return sum(1 for _ in self.named_parameters())
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def label_parameters(self, prefix: str = "") -> None:
+        """Set each parameter's ``label`` to its dotted name (done by the constructors; call it
+        again on a module of your own that contains others)."""
+        for name, p in self.named_parameters(prefix):
+            p.label = name
+
+    # ------------------------------------------------------------------ graph-free forward
+    def predict(self, x: Sequence[Number | Value]) -> float | list[float]:
+        """The output's number(s) for one input, computed without recording a graph."""
+        with no_grad():
+            out = self(x)
+        return out.data if isinstance(out, Value) else [v.data for v in out]
+
+    def predict_batch(self, X: Sequence[Sequence[Number | Value]]) -> list:
+        """``[self.predict(x) for x in X]``."""
+        return [self.predict(x) for x in X]
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, float]:
+        """``{dotted name: value}`` for every parameter, in parameter order."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        """Set the parameters from ``state`` (as made by :meth:`state_dict`).
+
+        The names must match exactly and every value must be a real number; otherwise a
+        ``ValueError``/``TypeError`` names the problem and no parameter is changed.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict: expected a dict of name -> number, got {type(state).__name__}")
+        named = dict(self.named_parameters())
+        missing = [k for k in named if k not in state]
+        unexpected = [k for k in state if k not in named]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing {len(missing)} ({_preview(missing)})")
+            if unexpected:
+                parts.append(f"unexpected {len(unexpected)} ({_preview(unexpected)})")
+            raise ValueError(
+                f"load_state_dict: the parameter names do not match this {type(self).__name__} "
+                f"with {len(named)} parameters: " + "; ".join(parts)
+            )
+        values = {}
+        for name in named:
+            v = state[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise TypeError(
+                    f"load_state_dict: parameter {name!r} must be a number, got {type(v).__name__}"
+                )
+            values[name] = float(v)
+        # Only now, with everything checked, change the model.
+        for name, p in named.items():
+            p.data = values[name]
+
+    def _config(self) -> dict[str, Any] | None:
+        """The constructor arguments that rebuild this architecture (None: not rebuildable)."""
+        return None
+
+    def save(self, path: PathLike) -> Path:
+        """Write the architecture and every parameter to ``path`` as JSON; returns the path.
+
+        Floats are written with ``repr``, so loading gives back bit-identical values. The file
+        is written to a temporary file in the same folder and then renamed over ``path``, so a
+        failure never leaves a half-written file.
+        """
+        path = Path(path)
+        document = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "class": type(self).__name__,
+            "config": self._config(),
+            "parameters": self.state_dict(),
+        }
+        text = json.dumps(document, indent=1) + "\n"
+        _atomic_write_text(path, text)
+        return path
+
+    def load(self, path: PathLike) -> Module:
+        """Load parameters saved by :meth:`save` into this model (in place); returns ``self``.
+
+        The file must describe the same architecture. A missing file raises
+        ``FileNotFoundError``; one that is not valid JSON, is truncated, has the wrong structure
+        or the wrong shape raises :class:`ModelFileError`; in every case the model is unchanged.
+        """
+        document = _read_model_file(path)
+        config = self._config()
+        if document["class"] != type(self).__name__ or (
+            config is not None and document["config"] is not None and document["config"] != config
+        ):
+            raise ModelFileError(
+                f"{path}: the file holds {_describe(document['class'], document['config'])}, "
+                f"which does not match this model, {_describe(type(self).__name__, config)}"
+            )
+        try:
+            self.load_state_dict(document["parameters"])
+        except (ValueError, TypeError) as e:
+            raise ModelFileError(f"{path}: {e}") from None
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.num_parameters()} parameters)"
+
+
+def _preview(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (", ..." if len(names) > limit else "")
+
+
+def _describe(cls: str, config: dict[str, Any] | None) -> str:
+    if not config:
+        return cls
+    return f"{cls}(" + ", ".join(f"{k}={v!r}" for k, v in config.items()) + ")"
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _read_model_file(path: PathLike) -> dict[str, Any]:
+    """Read and check the structure of a model file (not yet its fit to a particular model)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model file not found: {path}")
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder, not a model file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{path}: not a model file (not UTF-8 text)") from None
+    if not text.strip():
+        raise ModelFileError(f"{path}: the file is empty")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        hint = " (the file looks truncated)" if e.pos >= len(text.rstrip()) else ""
+        raise ModelFileError(
+            f"{path}: not valid JSON{hint}: {e.msg} at line {e.lineno} column {e.colno}"
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != _FORMAT:
+        raise ModelFileError(f'{path}: not a microgradnn model file (no "format": "{_FORMAT}")')
+    if document.get("version") != _FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: unsupported model file version {document.get('version')!r} "
+            f"(this library reads version {_FORMAT_VERSION})"
+        )
+    for key, kind in (("class", str), ("parameters", dict)):
+        if not isinstance(document.get(key), kind):
+            raise ModelFileError(f"{path}: the {key!r} entry is missing or not a {kind.__name__}")
+    if document.get("config") is not None and not isinstance(document["config"], dict):
+        raise ModelFileError(f"{path}: the 'config' entry must be an object or null")
+    for name, v in document["parameters"].items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ModelFileError(f"{path}: parameter {name!r} is not a number: {v!r}")
+    return document
+
+
+def load_model(path: PathLike) -> Module:
+    """Rebuild the model saved in ``path`` (a `Neuron`, `Layer` or `MLP`) with its parameters."""
+    document = _read_model_file(path)
+    classes: dict[str, type[Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
+    cls = classes.get(document["class"])
+    if cls is None or document["config"] is None:
+        raise ModelFileError(
+            f"{path}: holds a {document['class']!r}, which load_model cannot rebuild; "
+            "construct the model yourself and call model.load(path)"
+        )
+    try:
+        model = cls(**document["config"], seed=0)
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: invalid 'config' entry: {e}") from None
+    return model.load(path)
+
+
+class Neuron(Module):
+    """One neuron: ``activation(w·x + b)`` with ``w·x`` a single fused dot-product node.
+
+    ``Neuron(nin, nonlin=True)`` as in micrograd: ReLU if ``nonlin`` else linear. Give
+    ``activation=`` ('relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear') to choose another.
+    Weights are drawn from ``init`` ('uniform' is micrograd's U(−1, 1); 'xavier' and 'he' are
+    uniform with the Glorot/He variance), bias 0. Randomness comes from ``rng`` (a
+    ``random.Random``), else a new ``Random(seed)``, else the global ``random`` module.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nonlin: bool = True,
+        *,
+        activation: str | None = None,
+        init: str = "uniform",
+        seed: int | None = None,
+        rng: random.Random | None = None,
+        fan_out: int = 1,
+    ) -> None:
+        nin = _check_count(nin, "Neuron(nin)")
+        source = _make_rng(seed, rng, "Neuron")
+        bound = _init_bound(init, nin, fan_out)
+        uniform = source.uniform
+        self.w = [Value(uniform(-bound, bound)) for _ in range(nin)]
+        self.b = Value(0.0)
+        self.activation = _check_activation(activation or ("relu" if nonlin else "linear"), "Neuron")
+        self._activate = _ACTIVATE[self.activation]
+        self.label_parameters()
+
+    @property
+    def nonlin(self) -> bool:
+        """True unless the neuron is linear (micrograd's attribute)."""
+        return self.activation != "linear"
+
+    @property
+    def nin(self) -> int:
+        return len(self.w)
+
+    def __call__(self, x: Sequence[Value | Number]) -> Value:
+        """activation(w·x + b) for one input vector ``x`` (numbers or Values)."""
+        if len(x) != len(self.w):
+            raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
+        act = dot(self.w, x) + self.b
+        return act if self._activate is None else self._activate(act)
+
+    def predict(self, x: Sequence[Number | Value]) -> float:
+        """activation(w·x + b) as a float, on floats only (no Values, no graph)."""
+        plan = [[(tuple(map(_get_data, self.w)), self.b.data, _ACTIVATE_FLOAT[self.activation])]]
+        return _run_float_plan(plan, _as_floats(x, len(self.w), "Neuron"))[0]
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": len(self.w), "activation": self.activation}
+
+    def __repr__(self) -> str:
+        return f"Neuron({len(self.w)}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same ``nin`` inputs; keyword arguments go to each `Neuron`.
+
+    As in micrograd, calling a layer with one output returns a bare Value, otherwise a list.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        *,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+        **kwargs: Any,
+    ) -> None:
+        nin = _check_count(nin, "Layer(nin)")
+        nout = _check_count(nout, "Layer(nout)")
+        source = _make_rng(seed, rng, "Layer")
+        kwargs.setdefault("fan_out", nout)
+        self.neurons = [Neuron(nin, rng=source, **kwargs) for _ in range(nout)]
+        self.label_parameters()
+
+    @property
+    def nin(self) -> int:
+        return len(self.neurons[0].w)
+
+    @property
+    def nout(self) -> int:
+        return len(self.neurons)
+
+    @property
+    def activation(self) -> str:
+        return self.neurons[0].activation
+
+    def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+        """[activation(wᵢ·x + bᵢ) for each neuron i] for one input vector ``x``."""
+        out = _run_plan([_layer_plan(self)], _as_inputs(x, self.nin, "Layer"))
+        return out[0] if len(out) == 1 else out
+
+    def predict(self, x: Sequence[Number | Value]) -> float | list[float]:
+        """The layer's outputs as floats, on floats only (no Values, no graph)."""
+        return self.predict_batch([x])[0]
+
+    def predict_batch(self, X: Sequence[Sequence[Number | Value]]) -> list:
+        """``[self.predict(x) for x in X]``, reading the parameters once."""
+        plan = _float_plan([self])
+        outs = [_run_float_plan(plan, _as_floats(x, self.nin, "Layer")) for x in X]
+        return [o[0] for o in outs] if self.nout == 1 else outs
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``MLP(nin, nouts)`` as in micrograd.
+
+    ``nouts`` lists the layer widths; hidden layers use ``activation`` (default 'relu') and the
+    last layer ``output_activation`` (default 'linear'), so ``MLP(3, [4, 4, 1],
+    activation='tanh', output_activation='tanh')`` is the lecture's all-tanh network. A model
+    with one output returns a bare Value, otherwise a list of Values. ``init``, ``seed`` and
+    ``rng`` choose the weights (see `Neuron`).
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        *,
+        activation: str = "relu",
+        output_activation: str = "linear",
+        init: str = "uniform",
+        seed: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        nin = _check_count(nin, "MLP(nin)")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(f"MLP(nouts) must be a non-empty list of layer widths, got {nouts!r}")
+        nouts = [_check_count(n, f"MLP(nouts) entry {i}") for i, n in enumerate(nouts)]
+        _check_activation(activation, "MLP(activation)")
+        _check_activation(output_activation, "MLP(output_activation)")
+        _init_bound(init, 1, 1)  # reject an unknown init before drawing anything
+        source = _make_rng(seed, rng, "MLP")
+        sizes = [nin, *nouts]
+        last = len(nouts) - 1
+        self.layers = [
+            Layer(
+                sizes[i],
+                sizes[i + 1],
+                rng=source,
+                init=init,
+                activation=output_activation if i == last else activation,
+            )
+            for i in range(len(nouts))
+        ]
+        self.label_parameters()
+
+    @property
+    def nin(self) -> int:
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> list[int]:
+        return [layer.nout for layer in self.layers]
+
+    def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+        """The network's output for one input vector ``x`` (numbers or Values)."""
+        plan = [_layer_plan(layer) for layer in self.layers]
+        out = _run_plan(plan, _as_inputs(x, self.nin, "MLP"))
+        return out[0] if len(out) == 1 else out
+
+    def forward_batch(self, X: Sequence[Sequence[Value | Number]]) -> list[Value] | list[list[Value]]:
+        """``[model(x) for x in X]``, faster: the parameters are read once for the whole batch."""
+        plan = [_layer_plan(layer) for layer in self.layers]
+        nin = self.nin
+        single = self.layers[-1].nout == 1
+        with _gc_paused():
+            outs = [_run_plan(plan, _as_inputs(x, nin, "MLP")) for x in X]
+        return [o[0] for o in outs] if single else outs
+
+    def predict(self, x: Sequence[Number | Value]) -> float | list[float]:
+        """The network's output as float(s), on floats only (no Values, no graph): the same
+        numbers as ``model(x)``, computed several times faster."""
+        return self.predict_batch([x])[0]
+
+    def predict_batch(self, X: Sequence[Sequence[Number | Value]]) -> list:
+        """``[self.predict(x) for x in X]``, reading the parameters once."""
+        plan = _float_plan(self.layers)
+        nin = self.nin
+        outs = [_run_float_plan(plan, _as_floats(x, nin, "MLP")) for x in X]
+        return [o[0] for o in outs] if self.layers[-1].nout == 1 else outs
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "nin": self.nin,
+            "nouts": self.nouts,
+            "activation": self.layers[0].activation if len(self.layers) > 1 else "relu",
+            "output_activation": self.layers[-1].activation,
+        }
+
+    def __repr__(self) -> str:
+        lines = [f"MLP({self.nin}, {self.nouts}) with {self.num_parameters()} parameters ["]
+        lines += [f"  layers.{i}: {layer!r}," for i, layer in enumerate(self.layers)]
+        return "\n".join(lines) + "\n]"

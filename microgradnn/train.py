@@ -1,0 +1,349 @@
+"""A training loop you can watch: `fit` with a progress bar, plus `evaluate` and `predict`.
+
+::
+
+    from microgradnn.nn import MLP
+    from microgradnn.data import make_moons
+    from microgradnn.train import fit
+
+    X, y = make_moons(100, noise=0.1, seed=0)
+    model = MLP(2, [16, 16, 1], seed=0)
+    history = fit(model, X, y, loss="hinge", optimizer="sgd", lr=0.5, l2=1e-4, epochs=50)
+    history.loss[-1], history.metric[-1]      # the last epoch's loss and accuracy
+
+Evaluation and prediction record no graph (they run under ``no_grad``).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from numbers import Real
+from typing import Any, Union
+
+from tqdm import tqdm
+
+from microgradnn.engine import Value, dot, no_grad
+from microgradnn.losses import LOSSES
+from microgradnn.optim import SGD, Adam, AdamW, LearningRate, Optimizer
+
+__all__ = ["History", "accuracy", "evaluate", "fit", "predict", "r2_score", "train_step"]
+
+LossFn = Callable[..., Value]
+LossArg = Union[str, LossFn]  # noqa: UP007 - runtime alias for Python 3.10
+
+#: Default learning rate of the optimizers `fit` builds by name.
+DEFAULT_LR = {"sgd": 0.1, "adam": 0.01, "adamw": 0.01}
+_OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+@dataclass
+class History:
+    """What `fit` measured: per epoch, the training loss, the metric and the learning rate.
+
+    ``loss[e]`` is the mean over epoch e's batches of the training objective (the loss plus the
+    L2 penalty, if any), each computed before that batch's update, as micrograd's demo prints
+    it; ``metric[e]`` likewise (accuracy for classification losses, R² for regression).
+    """
+
+    loss: list[float] = field(default_factory=list)
+    metric: list[float] = field(default_factory=list)
+    metric_name: str | None = None
+    lr: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+
+# ---------------------------------------------------------------------- metrics
+def _score(output: Any) -> Any:
+    """A model output (Value, number or list of them) as number(s)."""
+    if isinstance(output, Value):
+        return output.data
+    if isinstance(output, (list, tuple)):
+        return [o.data if isinstance(o, Value) else float(o) for o in output]
+    return float(output)
+
+
+def _is_positive(label: Any) -> bool:
+    return label > 0  # +1 (of ±1) and 1 (of 0/1) are the positive class
+
+
+def _argmax(xs: Sequence[float]) -> int:
+    return max(range(len(xs)), key=xs.__getitem__)
+
+
+def accuracy(outputs: Sequence[Any], targets: Sequence[Any]) -> float:
+    """Fraction of correct predictions. One output per sample: class +1 where it is > 0 (a score
+    or logit), to compare with ±1 or 0/1 labels; several outputs: the argmax, to compare with
+    class indices."""
+    if len(outputs) != len(targets):
+        raise ValueError(f"accuracy: {len(outputs)} outputs but {len(targets)} targets")
+    if not outputs:
+        raise ValueError("accuracy: no samples")
+    correct = 0
+    for out, t in zip(outputs, targets):
+        s = _score(out)
+        if isinstance(s, list):
+            correct += _argmax(s) == t
+        else:
+            correct += (s > 0.0) == _is_positive(t)
+    return correct / len(targets)
+
+
+def r2_score(outputs: Sequence[Any], targets: Sequence[Any]) -> float:
+    """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)² (1 is a perfect fit; NaN
+    when the targets are all equal)."""
+    preds: list[float] = []
+    truth: list[float] = []
+    for out, t in zip(outputs, targets):
+        s = _score(out)
+        if isinstance(s, list):
+            preds.extend(s)
+            truth.extend(float(v) for v in t)
+        else:
+            preds.append(s)
+            truth.append(float(t))
+    if not truth:
+        raise ValueError("r2_score: no samples")
+    mean = math.fsum(truth) / len(truth)
+    total = math.fsum((t - mean) ** 2 for t in truth)
+    residual = math.fsum((t - p) ** 2 for t, p in zip(truth, preds))
+    return 1.0 - residual / total if total > 0.0 else math.nan
+
+
+_METRICS: dict[str, Callable[[Sequence[Any], Sequence[Any]], float]] = {"accuracy": accuracy, "r2": r2_score}
+_TASK_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "r2"}
+
+
+# ---------------------------------------------------------------------- argument handling
+def _resolve_loss(loss: LossArg) -> LossFn:
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)} or pass a function")
+        return LOSSES[loss]
+    if not callable(loss):
+        raise TypeError(f"loss must be a name or a function(predictions, targets) -> Value, got {loss!r}")
+    return loss
+
+
+def _resolve_metric(metric: str | Callable | None, loss_fn: LossFn) -> tuple[str | None, Callable | None]:
+    if metric == "auto":
+        task = getattr(loss_fn, "task", None)
+        metric = _TASK_METRIC.get(task) if task else None
+    if metric is None:
+        return None, None
+    if isinstance(metric, str):
+        if metric not in _METRICS:
+            raise ValueError(
+                f"unknown metric {metric!r}; choose one of {', '.join(_METRICS)}, a function or None"
+            )
+        return metric, _METRICS[metric]
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), metric
+    raise TypeError(f"metric must be 'auto', a name, a function or None, got {metric!r}")
+
+
+def _check_data(X: Sequence, y: Sequence) -> None:
+    for name, seq in (("X", X), ("y", y)):
+        if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence):
+            raise TypeError(f"{name} must be a list with one entry per sample, got {type(seq).__name__}")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)} labels")
+    if not X:
+        raise ValueError("X is empty: nothing to train on")
+
+
+def _outputs(model: Any, X: Sequence) -> list:
+    """The model's outputs (Values) for every sample, through its batch path if it has one."""
+    forward_batch = getattr(model, "forward_batch", None)
+    if forward_batch is not None:
+        return forward_batch(X)
+    return [model(x) for x in X]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # A training step builds and frees a graph of thousands of nodes and no reference cycles;
+    # the cyclic collector would otherwise scan the live graph again and again meanwhile.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# ---------------------------------------------------------------------- training
+def train_step(
+    model: Any,
+    X: Sequence,
+    y: Sequence,
+    loss: LossArg,
+    optimizer: Optimizer,
+    l2: float = 0.0,
+    parameters: Sequence[Value] | None = None,
+) -> tuple[float, list]:
+    """One step of gradient descent on the batch ``(X, y)``.
+
+    Builds loss(model outputs, y) + l2·Σp², backpropagates, updates the parameters; returns the
+    objective's value and the outputs' numbers, both from before the update. ``parameters``
+    (default: ``model.parameters()``) are those the L2 penalty covers.
+    """
+    loss_fn = _resolve_loss(loss)
+    with _gc_paused():
+        outputs = _outputs(model, X)
+        objective = loss_fn(outputs, y)
+        if l2:
+            params = model.parameters() if parameters is None else parameters
+            objective = objective + dot(params, params) * l2
+        optimizer.zero_grad()
+        objective.backward()
+        optimizer.step()
+        result = objective.data, [_score(o) for o in outputs]
+        # Free the graph while the collector is still paused: freeing it also takes back the
+        # allocations it counted, so no collection is triggered by a graph that is gone.
+        del outputs, objective
+    return result
+
+
+def _make_optimizer(model: Any, optimizer: Optimizer | str, lr: LearningRate | None) -> Optimizer:
+    if isinstance(optimizer, Optimizer):
+        if lr is not None:
+            raise ValueError("give lr to the optimizer you construct, not to fit, when you pass an Optimizer")
+        return optimizer
+    if isinstance(optimizer, str):
+        cls = _OPTIMIZERS.get(optimizer.lower())
+        if cls is None:
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(_OPTIMIZERS)}")
+        return cls(model.parameters(), lr=DEFAULT_LR[optimizer.lower()] if lr is None else lr)
+    raise TypeError(f"optimizer must be an Optimizer or a name ({', '.join(_OPTIMIZERS)}), got {optimizer!r}")
+
+
+def fit(
+    model: Any,
+    X: Sequence,
+    y: Sequence,
+    loss: LossArg = "mse",
+    optimizer: Optimizer | str = "sgd",
+    epochs: int = 100,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    *,
+    lr: LearningRate | None = None,
+    l2: float = 0.0,
+    metric: str | Callable | None = "auto",
+    progress: bool = True,
+    callback: Callable[[int, History], Any] | None = None,
+) -> History:
+    """Train ``model`` on ``(X, y)`` by gradient descent; returns the `History`.
+
+    - ``loss``: a name from `microgradnn.losses.LOSSES` ('mse', 'half_mse', 'hinge', 'bce',
+      'cross_entropy') or a function ``(outputs, targets) -> Value``.
+    - ``optimizer``: an `Optimizer` over the model's parameters, or 'sgd', 'adam', 'adamw'
+      with learning rate ``lr`` (a number or a schedule; default 0.1 for SGD, 0.01 for Adam).
+    - ``batch_size=None`` trains on the whole set at once (one step per epoch); otherwise the
+      samples are shuffled each epoch (by ``seed``) and split into batches of that size.
+    - ``l2``: adds l2·Σp² over the model's parameters to the loss (micrograd's demo: 1e-4).
+    - ``metric``: 'auto' (accuracy for classification losses, R² for regression), 'accuracy',
+      'r2', a function ``(outputs, targets) -> float``, or None.
+    - ``progress``: a tqdm progress bar on stderr showing loss and metric; False prints nothing.
+    - ``callback(epoch, history)`` runs after each epoch; returning True stops training.
+    """
+    _check_data(X, y)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if isinstance(l2, bool) or not isinstance(l2, Real) or not 0.0 <= l2 < math.inf:
+        raise ValueError(f"l2 must be a number >= 0, got {l2!r}")
+    loss_fn = _resolve_loss(loss)
+    metric_name, metric_fn = _resolve_metric(metric, loss_fn)
+    opt = _make_optimizer(model, optimizer, lr)
+    params = model.parameters() if l2 else None
+    rng = random.Random(seed) if seed is not None else random
+    n = len(X)
+    size = n if batch_size is None else min(batch_size, n)
+    history = History(metric_name=metric_name)
+    order = list(range(n))
+    start = time.perf_counter()
+
+    # Plain tqdm, not tqdm.auto: a text bar everywhere, also in notebooks without ipywidgets.
+    bar = tqdm(total=epochs, desc="training", unit="epoch", disable=not progress, file=sys.stderr, leave=True)
+    try:
+        for epoch in range(epochs):
+            history.lr.append(opt.lr)
+            if size < n:
+                rng.shuffle(order)
+            total, outputs, targets = 0.0, [], []
+            for first in range(0, n, size):
+                batch = order[first : first + size] if size < n else order
+                Xb = X if size == n else [X[i] for i in batch]
+                yb = y if size == n else [y[i] for i in batch]
+                value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
+                total += value * len(batch)
+                outputs.extend(scores)
+                targets.extend(yb)
+            history.loss.append(total / n)
+            postfix = {"loss": f"{history.loss[-1]:.4g}"}
+            if metric_fn is not None:
+                history.metric.append(float(metric_fn(outputs, targets)))
+                postfix[metric_name or "metric"] = (
+                    f"{history.metric[-1]:.1%}" if metric_name == "accuracy" else f"{history.metric[-1]:.4g}"
+                )
+            bar.set_postfix(postfix, refresh=False)
+            bar.update(1)
+            if callback is not None and callback(epoch, history) is True:
+                break
+    finally:
+        bar.close()
+        history.seconds = time.perf_counter() - start
+    return history
+
+
+# ---------------------------------------------------------------------- evaluation
+def predict(model: Any, X: Sequence) -> list:
+    """The model's output numbers for every sample (a float, or a list for several outputs),
+    computed without recording a graph."""
+    fast = getattr(model, "predict_batch", None)
+    if fast is not None:
+        return fast(X)
+    with no_grad():
+        return [_score(model(x)) for x in X]
+
+
+def evaluate(
+    model: Any,
+    X: Sequence,
+    y: Sequence,
+    loss: LossArg = "mse",
+    *,
+    l2: float = 0.0,
+    metric: str | Callable | None = "auto",
+) -> tuple[float, float | None]:
+    """``(loss, metric)`` of the model on ``(X, y)``, without recording a graph; the loss
+    includes l2·Σp² when ``l2`` is given, as in `fit`."""
+    _check_data(X, y)
+    loss_fn = _resolve_loss(loss)
+    _, metric_fn = _resolve_metric(metric, loss_fn)
+    with no_grad():
+        outputs = _outputs(model, X)
+        value = loss_fn(outputs, y)
+        if l2:
+            params = model.parameters()
+            value = value + dot(params, params) * l2
+    return value.data, (float(metric_fn(outputs, y)) if metric_fn is not None else None)

@@ -1,0 +1,261 @@
+"""Tests of microgradnn.train (fit, train_step, evaluate, predict, metrics) and
+microgradnn.plot."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pytest
+
+from microgradnn import engine
+from microgradnn.data import (
+    bmi_table,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_regression_1d,
+    make_spiral,
+    make_xor,
+    standardize,
+)
+from microgradnn.engine import Value, dot, value_sum
+from microgradnn.losses import hinge
+from microgradnn.nn import MLP
+from microgradnn.optim import SGD, Adam, LinearDecay
+from microgradnn.train import History, accuracy, evaluate, fit, predict, r2_score, train_step
+
+
+def _bmi():  # noqa: ANN202
+    X, y = bmi_table()
+    Xs, _, _ = standardize(X)
+    return Xs, y
+
+
+CASES = {
+    "moons": (lambda: make_moons(40, seed=1), [8, 1], "hinge", 0.05),
+    "circles": (lambda: make_circles(40, seed=1), [8, 1], "bce", 0.05),
+    "xor": (lambda: make_xor(40, seed=1), [8, 1], "hinge", 0.05),
+    "spiral": (lambda: make_spiral(40, seed=1), [8, 1], "hinge", 0.05),
+    "blobs": (lambda: make_blobs(45, centers=3, seed=1), [8, 3], "cross_entropy", 0.05),
+    "regression": (lambda: make_regression_1d(n_samples=30, seed=1), [8, 1], "mse", 0.05),
+    "bmi": (_bmi, [4, 1], "mse", 1.0),  # targets near 20: big steps
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fit_reduces_the_loss_on_every_dataset(name):
+    make, widths, loss, lr = CASES[name]
+    X, y = make()
+    model = MLP(len(X[0]), widths, seed=0)
+    history = fit(model, X, y, loss=loss, optimizer="adam", lr=lr, epochs=25, progress=False)
+    assert len(history.loss) == len(history.metric) == 25
+    assert history.loss[-1] < 0.8 * history.loss[0]
+    final, metric = evaluate(model, X, y, loss=loss)
+    assert final < history.loss[0]
+    assert history.metric_name == ("r2" if loss == "mse" else "accuracy")
+    assert metric > history.metric[0]  # accuracy or R² improved too
+
+
+def test_fit_with_minibatches_is_reproducible_by_seed():
+    X, y = make_moons(30, seed=2)
+    runs = []
+    for _ in range(2):
+        model = MLP(2, [6, 1], seed=3)
+        history = fit(model, X, y, "hinge", "sgd", epochs=4, batch_size=8, seed=5, lr=0.1, progress=False)
+        runs.append((history.loss, model.state_dict()))
+    assert runs[0] == runs[1]
+    model = MLP(2, [6, 1], seed=3)
+    other = fit(model, X, y, "hinge", "sgd", epochs=4, batch_size=8, seed=6, lr=0.1, progress=False)
+    assert other.loss != runs[0][0]
+
+
+def test_one_fit_epoch_is_one_manual_step_of_micrograds_demo():
+    X, y = make_moons(20, seed=4)
+    model, twin = MLP(2, [5, 1], seed=1), MLP(2, [5, 1], seed=1)
+    history = fit(
+        model,
+        X,
+        y,
+        "hinge",
+        SGD(model.parameters(), lr=LinearDecay(1.0, 0.1, 100)),
+        epochs=2,
+        l2=1e-4,
+        progress=False,
+    )
+    losses = []
+    for k in range(2):  # micrograd's demo step, written with the public operations
+        scores = [twin(x) for x in X]
+        data_loss = value_sum([(1 + -yi * si).relu() for yi, si in zip(y, scores)]) * (1.0 / len(X))
+        params = twin.parameters()
+        total = data_loss + 1e-4 * dot(params, params)
+        twin.zero_grad()
+        total.backward()
+        for p in params:
+            p.data -= (1.0 - 0.9 * k / 100) * p.grad
+        losses.append(total.data)
+    assert history.loss == pytest.approx(losses, rel=1e-12)
+    assert [p.data for p in model.parameters()] == pytest.approx(
+        [p.data for p in twin.parameters()], rel=1e-9
+    )
+    assert history.lr == [1.0, 1.0 - 0.9 / 100]
+
+
+def test_train_step_returns_the_loss_and_scores_before_the_update():
+    X, y = make_moons(10, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    before = [model.predict(x) for x in X]
+    expected = hinge([model(x) for x in X], y).data
+    value, scores = train_step(model, X, y, "hinge", SGD(model.parameters(), lr=0.1))
+    assert value == pytest.approx(expected, rel=1e-15) and scores == before
+    assert [model.predict(x) for x in X] != before
+
+
+def test_progress_bar_on_stderr_and_silence_when_off(capsys):
+    X, y = make_moons(12, seed=0)
+    fit(MLP(2, [4, 1], seed=0), X, y, "hinge", epochs=3, progress=False)
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+    fit(MLP(2, [4, 1], seed=0), X, y, "hinge", epochs=3, progress=True)
+    out, err = capsys.readouterr()
+    assert out == "" and "training" in err and "loss=" in err and "accuracy=" in err and "3/3" in err
+
+
+def test_callback_and_early_stop():
+    X, y = make_moons(12, seed=0)
+    seen = []
+
+    def callback(epoch: int, history: History) -> bool:
+        seen.append((epoch, len(history.loss)))
+        return epoch == 2
+
+    history = fit(MLP(2, [4, 1], seed=0), X, y, "hinge", epochs=10, progress=False, callback=callback)
+    assert seen == [(0, 1), (1, 2), (2, 3)] and history.epochs == 3 and history.seconds > 0
+
+
+def test_evaluation_and_prediction_record_no_graph_and_touch_no_gradient():
+    X, y = make_moons(10, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    for p in model.parameters():
+        p.grad = 0.25
+    seen = []
+
+    def watching_hinge(outputs, targets):  # noqa: ANN001, ANN202
+        seen.append((engine.is_grad_enabled(), [o._prev for o in outputs]))
+        return hinge(outputs, targets)
+
+    loss, acc = evaluate(model, X, y, loss=watching_hinge, metric="accuracy", l2=1e-3)
+    assert len(seen) == 1 and seen[0][0] is False  # under no_grad ...
+    assert all(prev == () for prev in seen[0][1])  # ... so the outputs carry no graph
+    assert engine.is_grad_enabled()
+    assert all(p.grad == 0.25 for p in model.parameters())
+    params = model.parameters()
+    expected = hinge([model(x) for x in X], y).data + 1e-3 * sum(p.data**2 for p in params)
+    assert loss == pytest.approx(expected, rel=1e-12)
+    assert acc == accuracy([model.predict(x) for x in X], y)
+    assert predict(model, X) == [model(x).data for x in X]
+
+    class Plain:  # a model without the fast paths: evaluated under no_grad too
+        def __call__(self, x):  # noqa: ANN001, ANN204
+            return Value(x[0]) * 2.0
+
+    assert predict(Plain(), [[1.0], [2.0]]) == [2.0, 4.0]
+
+
+def test_accuracy_and_r2():
+    assert accuracy([0.5, -0.2, 3.0, -1.0], [1, -1, -1, 0]) == 0.75  # ±1 and 0/1 labels alike
+    assert accuracy([[0.1, 0.9, 0.0], [2.0, 1.0, 0.0]], [1, 2]) == 0.5
+    assert r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == 1.0
+    assert r2_score([2.0, 2.0, 2.0], [1.0, 2.0, 3.0]) == 0.0
+    assert math.isnan(r2_score([1.0, 1.0], [5.0, 5.0]))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"loss": "l1"}, "unknown loss 'l1'"),
+        ({"optimizer": "rmsprop"}, "unknown optimizer"),
+        ({"metric": "f1"}, "unknown metric"),
+        ({"l2": -1.0}, "l2 must be"),
+    ],
+)
+def test_bad_fit_arguments_raise_clear_errors(kwargs, message):
+    X, y = make_moons(8, seed=0)
+    with pytest.raises(ValueError, match=message):
+        fit(MLP(2, [2, 1], seed=0), X, y, progress=False, **{"loss": "hinge", **kwargs})
+
+
+def test_bad_data_and_optimizer_combinations():
+    model = MLP(2, [2, 1], seed=0)
+    with pytest.raises(ValueError, match="X has 2 samples but y has 1"):
+        fit(model, [[0.0, 0.0], [1.0, 1.0]], [1], progress=False)
+    with pytest.raises(ValueError, match="X is empty"):
+        fit(model, [], [], progress=False)
+    with pytest.raises(ValueError, match="give lr to the optimizer"):
+        fit(model, [[0.0, 0.0]], [1], optimizer=Adam(model.parameters()), lr=0.1, progress=False)
+
+
+# ---------------------------------------------------------------------- plots
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def agg():  # noqa: ANN201
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    return matplotlib
+
+
+def test_loss_curve_and_decision_boundary_return_figures_and_save_png(agg, tmp_path):
+    from microgradnn.plot import plot_decision_boundary, plot_loss, plot_regression
+
+    X, y = make_moons(30, seed=0)
+    model = MLP(2, [8, 1], seed=0)
+    history = fit(model, X, y, "hinge", "adam", epochs=5, progress=False)
+    fig = plot_loss(history, path=tmp_path / "loss.png")
+    assert fig.axes[0].get_lines()[0].get_ydata().tolist() == history.loss
+    assert (tmp_path / "loss.png").read_bytes().startswith(PNG_MAGIC)
+    fig = plot_decision_boundary(model, X, y, path=tmp_path / "boundary.png", resolution=20)
+    assert (tmp_path / "boundary.png").read_bytes().startswith(PNG_MAGIC)
+    assert len(fig.axes[0].collections) >= 2  # the filled regions and the samples
+    import matplotlib.pyplot as plt
+
+    assert not plt.get_fignums()  # made figures are handed over, not left open in pyplot
+    fig2, ax = plt.subplots()
+    assert plot_loss([3.0, 2.0, 1.0], ax=ax) is fig2
+    plt.close(fig2)
+    Xm, ym = make_blobs(30, centers=3, seed=0)
+    multi = MLP(2, [6, 3], seed=0)
+    plot_decision_boundary(multi, Xm, ym, resolution=10, path=tmp_path / "multi.png")
+    Xr, yr = make_regression_1d(n_samples=20, seed=0)
+    plot_regression(MLP(1, [4, 1], seed=0), Xr, yr, path=tmp_path / "fit.png")
+    assert (tmp_path / "fit.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_the_decision_boundary_shows_the_models_classes(agg):
+    from microgradnn.plot import plot_decision_boundary
+
+    class LeftRight:  # class +1 right of x = 0
+        def predict_batch(self, points):  # noqa: ANN001, ANN202
+            return [p[0] for p in points]
+
+    fig = plot_decision_boundary(LeftRight(), [[-1.0, -1.0], [1.0, 1.0]], [-1, 1], resolution=11, padding=0.0)
+    # the filled region of class −1 ends, and that of +1 starts, between grid columns 0 and 0.2
+    negative, positive = (path.vertices[:, 0] for path in fig.axes[0].collections[0].get_paths())
+    assert negative.min() == -1.0 and 0.0 < negative.max() < 0.2
+    assert 0.0 < positive.min() < 0.2 and positive.max() == 1.0
+    with pytest.raises(ValueError, match="2-D points"):
+        plot_decision_boundary(LeftRight(), [[1.0, 2.0, 3.0]], [1])
+    with pytest.raises(ValueError, match="resolution"):
+        plot_decision_boundary(LeftRight(), [[1.0, 2.0]], [1], resolution=1)
+
+
+def test_plotting_without_matplotlib_names_the_extra(monkeypatch):
+    from microgradnn import plot
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(plot.MissingMatplotlibError, match=r"pip install 'microgradnn\[plot\]'"):
+        plot.plot_loss([1.0, 0.5])
