@@ -23,7 +23,9 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import repeat
 from numbers import Real
+from operator import attrgetter
 from operator import mul as _fmul
 from typing import Union
 
@@ -116,13 +118,19 @@ class Value:
     themselves), exactly as Python floats and PyTorch do.
     """
 
-    __slots__ = ("data", "grad", "_prev", "_op", "_local", "label", "__weakref__")
+    # A node is ONE object: the one- and two-input operations, nearly every node of a graph,
+    # keep their inputs and local gradients in slots instead of in two small tuples per node,
+    # which saves memory and the cyclic collector's time (it scans every container object).
+    # The layouts below are read through the `_prev` and `_local` properties:
+    #   leaf               _a = None
+    #   one input x        _a = x,            _b = None,   _da = ∂out/∂x
+    #   two inputs x, y    _a = x,            _b = y,      _da = ∂out/∂x,  _db = ∂out/∂y
+    #   any inputs         _a = (inputs...),  _b = _MANY,  _da = (∂out/∂input, ...)
+    __slots__ = ("data", "grad", "_op", "label", "_a", "_b", "_da", "_db", "__weakref__")
 
     data: float
     grad: float
-    _prev: tuple[Value, ...]
     _op: str
-    _local: tuple
     label: str
 
     def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "", label: str = "") -> None:
@@ -132,11 +140,57 @@ class Value:
         for child in children:
             if not isinstance(child, Value):
                 raise TypeError(f"Value(_children): every child must be a Value, got {type(child).__name__}")
-        self._prev = children
         self._op = _op
-        # A hand-built node has no local-gradient rule: like micrograd, backward passes it by.
-        self._local = ()
         self.label = label
+        if children:
+            # A hand-built node has no local-gradient rule: like micrograd, backward passes it
+            # by (unless its `_local` is then set: the way to add an operation of one's own).
+            self._set_inputs(children, ())
+        else:
+            self._a = self._b = self._da = self._db = None
+
+    @property
+    def _prev(self) -> tuple[Value, ...]:
+        """The node's inputs, an ordered tuple (micrograd's attribute)."""
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        if b is None:
+            return (a,)
+        return a if b is _MANY else (a, b)
+
+    @_prev.setter
+    def _prev(self, children: Iterable[Value]) -> None:
+        self._set_inputs(tuple(children), self._local)
+
+    @property
+    def _local(self) -> tuple:
+        """The local gradients ∂node/∂input, aligned with `_prev` (empty if built by hand)."""
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        if b is None:
+            return (self._da,)
+        return self._da if b is _MANY else (self._da, self._db)
+
+    @_local.setter
+    def _local(self, local: Iterable[float]) -> None:
+        self._set_inputs(self._prev, tuple(local))
+
+    def _set_inputs(self, children: tuple[Value, ...], local: tuple) -> None:
+        """Store inputs and local gradients in the layout that fits them (see __slots__)."""
+        n = len(children)
+        if n == 0:
+            self._a = self._b = self._da = self._db = None
+        elif n == len(local) == 1:
+            self._a, self._b, self._da, self._db = children[0], None, local[0], None
+        elif n == len(local) == 2:
+            self._a, self._b = children
+            self._da, self._db = local
+        else:  # backward pairs inputs with local gradients as zip does: missing ones count 0
+            self._a, self._b, self._da, self._db = children, _MANY, local, None
 
     # ------------------------------------------------------------------ building nodes
     @staticmethod
@@ -146,37 +200,78 @@ class Value:
         out.data = data
         out.grad = 0.0
         out.label = ""
-        if _grad_enabled:
-            out._prev = children
-            out._op = op
-            out._local = local
-        else:
-            out._prev = ()
+        if not _grad_enabled:
             out._op = ""
-            out._local = ()
+            out._a = out._b = out._da = out._db = None
+            return out
+        out._op = op
+        n = len(children)
+        if n == 2:
+            out._a, out._b = children
+            out._da, out._db = local
+        elif n == 1:
+            out._a = children[0]
+            out._da = local[0]
+            out._b = out._db = None
+        else:
+            out._a = children
+            out._b = _MANY
+            out._da = local
+            out._db = None
         return out
 
     # ------------------------------------------------------------------ operations
     # Each operation: forward value on floats, then its local-gradient rule (see module doc).
 
+    # + and *, most of the nodes of any graph, build their node inline: a call less per node.
     def __add__(self, other: Operand) -> Value:
         """a + b;  ∂/∂a = 1, ∂/∂b = 1."""
-        other = _as_value(other)
-        return Value._node(self.data + other.data, (self, other), _ADD, _ONES2)
+        if not isinstance(other, Value):
+            other = _as_value(other)
+        out = _new(Value)
+        out.data = self.data + other.data
+        out.grad = 0.0
+        out.label = ""
+        if _grad_enabled:
+            out._op = _ADD
+            out._a = self
+            out._b = other
+            out._da = 1.0
+            out._db = 1.0
+        else:
+            out._op = ""
+            out._a = out._b = out._da = out._db = None
+        return out
 
     def __mul__(self, other: Operand) -> Value:
         """a · b;  ∂/∂a = b, ∂/∂b = a."""
-        other = _as_value(other)
-        return Value._node(self.data * other.data, (self, other), _MUL, (other.data, self.data))
+        if not isinstance(other, Value):
+            other = _as_value(other)
+        a = self.data
+        b = other.data
+        out = _new(Value)
+        out.data = a * b
+        out.grad = 0.0
+        out.label = ""
+        if _grad_enabled:
+            out._op = _MUL
+            out._a = self
+            out._b = other
+            out._da = b
+            out._db = a
+        else:
+            out._op = ""
+            out._a = out._b = out._da = out._db = None
+        return out
 
     def __sub__(self, other: Operand) -> Value:
         """a − b;  ∂/∂a = 1, ∂/∂b = −1."""
         other = _as_value(other)
-        return Value._node(self.data - other.data, (self, other), _SUB, _ONE_MINUS_ONE)
+        return _node2(self.data - other.data, self, other, _SUB, 1.0, -1.0)
 
     def __neg__(self) -> Value:
         """−a;  ∂/∂a = −1."""
-        return Value._node(-self.data, (self,), _NEG, _MINUS_ONE)
+        return _node1(-self.data, self, _NEG, -1.0)
 
     def __truediv__(self, other: Operand) -> Value:
         """a / b;  ∂/∂a = 1/b, ∂/∂b = −a/b²."""
@@ -187,16 +282,17 @@ class Value:
                 f"division by zero: the divisor{_name(other)} is 0.0 (dividend {self.data!r}{_name(self)})"
             )
         out = self.data / b
-        return Value._node(out, (self, other), _DIV, _div_grads(out, self.data, b))
+        return _node2(out, self, other, _DIV, *_div_grads(out, self.data, b))
 
     def __pow__(self, other: Operand) -> Value:
         """a ** p;  ∂/∂a = p·a^(p−1), and for a Value exponent ∂/∂p = a^p · ln a."""
         if isinstance(other, Value):
             return _pow_value(self, other)
-        p = _check_real(other, "Value ** exponent")
+        p = other if type(other) is float else _check_real(other, "Value ** exponent")
         op = _pow_const_op(p)
-        out = _power(self.data, p, self, None)
-        return Value._node(out, (self,), op, op.local_grads(out, self.data))
+        x = self.data
+        out = _power(x, p, self, None)
+        return _node1(out, self, op, op.local_grads(out, x)[0])
 
     def __rpow__(self, base: Number) -> Value:
         """c ** a for a number c;  ∂/∂a = c^a · ln c."""
@@ -208,21 +304,21 @@ class Value:
             out = math.exp(self.data)
         except OverflowError:
             raise OverflowError(f"exp: e**{self.data!r}{_name(self)} is too large for a float") from None
-        return Value._node(out, (self,), _EXP, (out,))
+        return _node1(out, self, _EXP, out)
 
     def log(self) -> Value:
         """ln a (natural logarithm);  ∂/∂a = 1/a."""
         x = self.data
         if not x > 0.0:  # also catches NaN, whose log is NaN only by accident of the platform
             if math.isnan(x):
-                return Value._node(math.nan, (self,), _LOG, (math.nan,))
+                return _node1(math.nan, self, _LOG, math.nan)
             raise ValueError(f"log: input must be positive, got {x!r}{_name(self)}")
-        return Value._node(math.log(x), (self,), _LOG, (1.0 / x,))
+        return _node1(math.log(x), self, _LOG, 1.0 / x)
 
     def tanh(self) -> Value:
         """tanh a;  ∂/∂a = 1 − tanh²a."""
         t = math.tanh(self.data)
-        return Value._node(t, (self,), _TANH, (1.0 - t * t,))
+        return _node1(t, self, _TANH, 1.0 - t * t)
 
     def sigmoid(self) -> Value:
         """σ(a) = 1 / (1 + e^−a);  ∂/∂a = σ(a)(1 − σ(a))."""
@@ -233,25 +329,25 @@ class Value:
         else:
             e = math.exp(x)
             s = e / (1.0 + e)
-        return Value._node(s, (self,), _SIGMOID, (s * (1.0 - s),))
+        return _node1(s, self, _SIGMOID, s * (1.0 - s))
 
     def relu(self) -> Value:
         """max(0, a);  ∂/∂a = 1 if a > 0 else 0 (0 at 0, as micrograd and PyTorch)."""
         x = self.data
         if x > 0.0:
-            return Value._node(x, (self,), _RELU, _ONE)
-        return Value._node(0.0 if x == x else x, (self,), _RELU, _ZERO)
+            return _node1(x, self, _RELU, 1.0)
+        return _node1(0.0 if x == x else x, self, _RELU, 0.0)
 
     def leaky_relu(self, alpha: float = 0.01) -> Value:
         """a if a > 0 else α·a;  ∂/∂a = 1 if a > 0 else α."""
         op = _leaky_relu_op(_check_real(alpha, "leaky_relu(alpha)"))
         x = self.data
-        return Value._node(x if x > 0.0 else op.alpha * x, (self,), op, op.local_grads(x, x))
+        return _node1(x if x > 0.0 else op.alpha * x, self, op, op.local_grads(x, x)[0])
 
     def __abs__(self) -> Value:
         """|a|;  ∂/∂a = sign(a) (0 at 0)."""
         x = self.data
-        return Value._node(abs(x), (self,), _ABS, _abs_grads(x, x))
+        return _node1(abs(x), self, _ABS, _abs_grads(x, x)[0])
 
     def abs(self) -> Value:
         """|a|;  ∂/∂a = sign(a) (0 at 0)."""
@@ -331,21 +427,30 @@ class Value:
         So two calls leave exactly twice the single-pass gradient in each leaf, as PyTorch does
         with ``retain_graph=True``; call ``zero_grad`` (or set ``p.grad = 0``) between steps.
         A node used twice (``a + a``) receives both contributions. The order is computed
-        without recursion, so graphs of any depth work.
+        without recursion, so graphs of any depth work. A fused node (sum, dot) whose gradient
+        is exactly 0 passes nothing on: its inputs get +0, not 0·∞ = NaN where an input is ±inf.
         """
-        order = topological_order(self)
         with _gc_paused():
-            for node in order:
-                if node._prev:
-                    node.grad = 0.0
-            if self._prev:
-                self.grad = 1.0
-            else:
+            order = _interior_order_zeroed(self)
+            if self._a is None:
                 self.grad += 1.0
+            else:
+                self.grad = 1.0
+            many = _MANY
             for node in reversed(order):
                 g = node.grad
-                for child, local in zip(node._prev, node._local):
-                    child.grad += local * g
+                b = node._b
+                if b is None:
+                    node._a.grad += node._da * g
+                elif b is many:
+                    # A fused node (a neuron's dot) behind a ReLU that is off has gradient 0:
+                    # its many inputs would each receive exactly 0, so skip the loop.
+                    if g != 0.0:
+                        for child, local in zip(node._a, node._da):
+                            child.grad += local * g
+                else:
+                    node._a.grad += node._da * g
+                    b.grad += node._db * g
 
     def _backward(self) -> None:
         """One step of the chain rule: add this node's gradient × local gradients to its inputs.
@@ -371,19 +476,54 @@ class Value:
 
 
 _new = object.__new__
+_get_data = attrgetter("data")
+
+
+# Value._node without its tuples, for the one- and two-input operations (the same nodes, faster).
+def _node1(data: float, x: Value, op: _Op, dx: float) -> Value:
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._b = None
+    out._db = None
+    if _grad_enabled:
+        out._op = op
+        out._a = x
+        out._da = dx
+    else:
+        out._op = ""
+        out._a = out._da = None
+    return out
+
+
+def _node2(data: float, x: Value, y: Value, op: _Op, dx: float, dy: float) -> Value:
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _grad_enabled:
+        out._op = op
+        out._a = x
+        out._b = y
+        out._da = dx
+        out._db = dy
+    else:
+        out._op = ""
+        out._a = out._b = out._da = out._db = None
+    return out
 
 
 def _as_value(x: Operand) -> Value:
     if isinstance(x, Value):
         return x
-    if isinstance(x, float):
+    if type(x) is float:
         v = _new(Value)
         v.data = x
         v.grad = 0.0
-        v._prev = ()
         v._op = ""
-        v._local = ()
         v.label = ""
+        v._a = v._b = v._da = v._db = None
         return v
     return Value(x)
 
@@ -437,17 +577,24 @@ def _leaky_relu_op(alpha: float) -> _Op:
 
 def _power(base: float, p: float, node: Value, exponent_node: Value | None) -> float:
     """base ** p on floats, with errors that name the operation and its operands."""
-    exponent_name = _name(exponent_node) if exponent_node is not None else ""
-    where = f"pow: {base!r}{_name(node)} ** {p!r}{exponent_name}"
     if base == 0.0 and p < 0.0:
+        where = _pow_where(base, p, node, exponent_node)
         raise ZeroDivisionError(f"{where}: zero cannot be raised to a negative power")
     if base < 0.0 and math.isfinite(p) and p != int(p):
+        where = _pow_where(base, p, node, exponent_node)
         raise ValueError(f"{where}: a negative base with a non-integer exponent has no real value")
     try:
         out = base**p
     except OverflowError:
+        where = _pow_where(base, p, node, exponent_node)
         raise OverflowError(f"{where}: the result is too large for a float") from None
     return out
+
+
+def _pow_where(base: float, p: float, node: Value, exponent_node: Value | None) -> str:
+    # Formatted only for an error message: it costs more than the power itself.
+    exponent_name = _name(exponent_node) if exponent_node is not None else ""
+    return f"pow: {base!r}{_name(node)} ** {p!r}{exponent_name}"
 
 
 @lru_cache(maxsize=256)
@@ -482,7 +629,7 @@ def _pow_value(base: Value, exponent: Value) -> Value:
             "use a number exponent for powers of zero or negative numbers"
         )
     out = _power(a, b, base, exponent)
-    return Value._node(out, (base, exponent), _POW, _pow_value_grads(out, a, b))
+    return _node2(out, base, exponent, _POW, *_pow_value_grads(out, a, b))
 
 
 def _log(x):  # noqa: ANN001, ANN202 - ln for a float or a Value, used inside rules
@@ -493,14 +640,16 @@ def _pow(a, q):  # noqa: ANN001, ANN202 - a ** q inside rules, for a float or a 
     """a ** q; on floats a local derivative may be infinite (√x at 0), so give IEEE ±inf.
 
     Python raises for 0.0 ** -0.5 and for overflow, where the derivative is simply infinite.
+    On Values (create_graph) such a point gives a constant Value(±inf): the derivative is
+    infinite there, and so no higher derivative exists to be traced.
     """
-    if isinstance(a, Value):
-        return a**q
     try:
         return a**q
     except (ZeroDivisionError, OverflowError):
-        negative = math.copysign(1.0, a) < 0.0 and math.isfinite(q) and q == int(q) and int(q) % 2 == 1
-        return -math.inf if negative else math.inf
+        x = a.data if isinstance(a, Value) else a
+        negative = math.copysign(1.0, x) < 0.0 and math.isfinite(q) and q == int(q) and int(q) % 2 == 1
+        limit = -math.inf if negative else math.inf
+        return Value(limit) if isinstance(a, Value) else limit
 
 
 def _sum_grads(out, *inputs):  # noqa: ANN001, ANN202
@@ -520,11 +669,11 @@ _DOT = _Op("dot", _dot_grads)
 
 def value_sum(values: Iterable[Operand]) -> Value:
     """Σ vᵢ as ONE node with many inputs;  ∂/∂vᵢ = 1.  Numbers are wrapped as leaves."""
-    children = tuple(map(_as_value, values))
+    children = _as_values(values)
     if not children:
         raise ValueError("value_sum: needs at least one value")
     # Plain left-to-right addition: the same IEEE result (inf, NaN) as a chain of `+`.
-    return Value._node(sum(v.data for v in children), children, _SUM, (1.0,) * len(children))
+    return Value._node(sum(map(_get_data, children)), children, _SUM, (1.0,) * len(children))
 
 
 def dot(xs: Iterable[Operand], ys: Iterable[Operand]) -> Value:
@@ -533,18 +682,85 @@ def dot(xs: Iterable[Operand], ys: Iterable[Operand]) -> Value:
     The node's inputs are ``xs + ys``; numbers are wrapped as leaves. This is what makes a
     neuron one node instead of a chain of 2n.
     """
-    xs = tuple(map(_as_value, xs))
-    ys = tuple(map(_as_value, ys))
+    xs = _as_values(xs)
+    ys = _as_values(ys)
     if len(xs) != len(ys):
         raise ValueError(f"dot: the two sequences must have equal length, got {len(xs)} and {len(ys)}")
     if not xs:
         raise ValueError("dot: needs at least one pair")
-    xd = [v.data for v in xs]
-    yd = [v.data for v in ys]
-    return Value._node(sum(map(_fmul, xd, yd)), xs + ys, _DOT, (*yd, *xd))
+    xd = tuple(map(_get_data, xs))
+    yd = tuple(map(_get_data, ys))
+    return Value._node(sum(map(_fmul, xd, yd)), xs + ys, _DOT, yd + xd)
+
+
+def _as_values(items: Iterable[Operand]) -> tuple[Value, ...]:
+    """The items as a tuple of Values, numbers wrapped as leaves (checked with C-level loops)."""
+    values = tuple(items)
+    if all(map(isinstance, values, repeat(Value))):
+        return values
+    return tuple(map(_as_value, values))
 
 
 # ---------------------------------------------------------------------- graph traversal
+class _Marker:
+    """A named singleton; copying or pickling it gives the same object back."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+_MANY = _Marker("_MANY")  # `_b` of a node whose inputs are the tuple in `_a` (see Value.__slots__)
+_EMIT = _Marker("_EMIT")  # on a traversal stack: the node below it has all its inputs in the order
+
+
+def _interior_order_zeroed(root: Value) -> list[Value]:
+    """The nodes with inputs that `root` depends on, inputs first, each one's grad reset to 0.0.
+
+    The order of `topological_order` without its leaves, for backward. Instead of a set of
+    visited nodes, each visited node's grad is set to a 0.0 float object made for this call,
+    so "visited?" is one identity test on a node already in hand, and the reset to 0.0 that
+    backward needs comes for free.
+    """
+    order: list[Value] = []
+    if root._a is None:
+        return order
+    zero = float("0")  # a new object, unlike the literal 0.0
+    many, emit = _MANY, _EMIT
+    stack: list = [root]
+    push, pop, append = stack.append, stack.pop, order.append
+    while stack:
+        node = pop()
+        if node is emit:
+            append(pop())
+            continue
+        # Depth first: expand the node, then go straight on into its first input (no push and
+        # pop for it); the other inputs wait on the stack, last to first.
+        while node.grad is not zero:
+            node.grad = zero
+            push(node)
+            push(emit)
+            a, b = node._a, node._b
+            if b is many:
+                for child in reversed(a):
+                    if child._a is not None and child.grad is not zero:
+                        push(child)
+                break
+            if b is not None and b._a is not None and b.grad is not zero:
+                push(b)
+            if a._a is None:
+                break
+            node = a
+    return order
+
+
 def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     """Every node the root(s) depend on, each after all of its inputs (inputs first).
 
@@ -558,28 +774,33 @@ def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     order: list[Value] = []
     visited: set[Value] = set()
     add, append = visited.add, order.append
+    many, emit = _MANY, _EMIT
+    stack: list = roots[::-1]
+    push, pop = stack.append, stack.pop
     with _gc_paused():
-        for root in roots:
-            if root in visited:
+        while stack:
+            node = pop()
+            if node is emit:
+                append(pop())
                 continue
-            add(root)
-            if not root._prev:
-                append(root)
+            if node in visited:
                 continue
-            stack = [(root, iter(root._prev))]
-            push, pop = stack.append, stack.pop
-            while stack:
-                node, inputs = stack[-1]
-                for child in inputs:
-                    if child not in visited:
-                        add(child)
-                        if child._prev:
-                            push((child, iter(child._prev)))
-                            break
-                        append(child)  # a leaf is finished as soon as it is seen
-                else:
-                    pop()
-                    append(node)
+            add(node)
+            a = node._a
+            if a is None:
+                append(node)  # a leaf is finished as soon as it is seen
+                continue
+            push(node)
+            push(emit)
+            # Inputs pushed last to first: the first input's graph comes first in the order.
+            b = node._b
+            if b is many:
+                stack.extend(reversed(a))
+            elif b is None:
+                push(a)
+            else:
+                push(b)
+                push(a)
     return order
 
 

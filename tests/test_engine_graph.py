@@ -464,7 +464,8 @@ def test_higher_order_graph_is_freed_by_reference_counting_alone() -> None:
 def test_values_have_slots_and_no_instance_dict() -> None:
     v = Value(1.0)
     assert not hasattr(v, "__dict__")
-    assert set(Value.__slots__) >= {"data", "grad", "_prev", "_op", "label"}
+    assert set(Value.__slots__) >= {"data", "grad", "_op", "label"}
+    assert {"data", "grad", "_prev", "_op", "label"} <= set(dir(v))  # _prev may be a property
     with pytest.raises(AttributeError):
         v.some_new_attribute = 1
     out = v * 2.0
