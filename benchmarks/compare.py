@@ -179,19 +179,29 @@ def timing_round(round_index: int, size: dict[str, Any]) -> dict:
     # 2. training steps: the demo, and a larger MLP with MSE
     X, y = workloads.moons(size["moons"])
     Xr, Yr = workloads.regression_data(size["mlp"])
-    for key, (nin, nouts, loss, idiomatic, data, lr) in {
-        "moons": (2, [16, 16, 1], workloads.moons_loss, workloads.moons_loss_idiomatic, (X, y), 1.0),
-        "mlp": (64, [32, 32, 10], workloads.mse_loss, workloads.mse_loss_idiomatic, (Xr, Yr), 0.01),
+    for key, (nin, nouts, loss, idiomatic, data, lr, loss_name, l2) in {
+        "moons": (
+            2, [16, 16, 1], workloads.moons_loss, workloads.moons_loss_idiomatic, (X, y), 1.0, "hinge", 1e-4
+        ),
+        "mlp": (
+            64, [32, 32, 10], workloads.mse_loss, workloads.mse_loss_idiomatic, (Xr, Yr), 0.01, "mse", 0.0
+        ),
     }.items():
         models = make_models(nin, nouts, seed=1337)
         models["microgradnn, idiomatic"] = make_models(nin, nouts, seed=1337)["microgradnn"]
+        models["microgradnn, train_step"] = make_models(nin, nouts, seed=1337)["microgradnn"]
         cases, losses = {}, {}
         for name, model in models.items():
-            if name.endswith("idiomatic"):
+            if name.endswith("train_step"):
                 loss_fn = partial(idiomatic, model, *data)
+                step = workloads.library_step(model, *data, loss_name, lr, l2)
             else:
-                loss_fn = partial(loss, engine(name)[0], model, *data)
-            cases[name] = step_run(model, partial(workloads.training_step, loss_fn, model, lr))
+                if name.endswith("idiomatic"):
+                    loss_fn = partial(idiomatic, model, *data)
+                else:
+                    loss_fn = partial(loss, engine(name)[0], model, *data)
+                step = partial(workloads.training_step, loss_fn, model, lr)
+            cases[name] = step_run(model, step)
             losses[name] = loss_fn().data
         results[key] = {"samples": len(data[0]), "losses": losses, "cases": {}}
         run_cases(results[key]["cases"], cases, round_index, (min_reps[key], min_time, max_reps))
@@ -374,7 +384,11 @@ def report(summary: dict) -> str:
             )
     for key, label in (("moons", "demo step, moons"), ("mlp", "MLP(64, [32, 32, 10]) step")):
         for gc_key, gc_label in (("gc", "gc on"), ("nogc", "gc off")):
-            for variant, vlabel in (("same", "same code"), ("idiomatic", "idiomatic")):
+            for variant, vlabel in (
+                ("same", "same code"),
+                ("idiomatic", "idiomatic"),
+                ("train_step", "fit's train_step"),
+            ):
                 p = t[key][variant][gc_key]
                 rows.append(
                     (
@@ -455,7 +469,11 @@ def summarize(rounds: list[dict], depth: dict, memory: dict, meta: dict) -> dict
     for key in ("moons", "mlp"):
         timing[key] = {
             variant: {g: paired(rounds, key, name, g) for g in ("gc", "nogc")}
-            for variant, name in (("same", "microgradnn"), ("idiomatic", "microgradnn, idiomatic"))
+            for variant, name in (
+                ("same", "microgradnn"),
+                ("idiomatic", "microgradnn, idiomatic"),
+                ("train_step", "microgradnn, train_step"),
+            )
         }
         timing[key]["losses"] = rounds[0][key]["losses"]
     return {"timing": timing, "depth": depth, "memory": memory, "rounds": len(rounds), **meta}

@@ -158,6 +158,25 @@ def mse_loss_idiomatic(model: Any, X: Sequence, Y: Sequence) -> Any:
     return mse(model.forward_batch(X), Y)
 
 
+def library_step(
+    model: Any, X: Sequence, y: Sequence, loss: str, lr: float, l2: float
+) -> Callable[[], float]:
+    """The step `microgradnn.train.fit` (and the demo) runs: `train_step` with an SGD optimizer.
+
+    Same loss, update and zero_grad as `training_step`; the library pauses the cyclic collector
+    for the step and frees the graph before resuming it (the graph has no cycles to collect).
+    """
+    from microgradnn.optim import SGD
+    from microgradnn.train import train_step
+
+    optimizer = SGD(model.parameters(), lr=lr)
+
+    def step() -> float:
+        return train_step(model, X, y, loss, optimizer, l2=l2)[0]
+
+    return step
+
+
 def training_step(loss_fn: Callable[[], Any], model: Any, lr: float) -> float:
     """One full step: forward over the batch, backward, SGD update, zero_grad; returns the loss."""
     loss = loss_fn()

@@ -512,6 +512,12 @@ class Neuron(Module):
         act = dot(self.w, x) + self.b
         return act if self._activate is None else self._activate(act)
 
+    # The named walk of Module builds a dotted name per parameter; training loops call
+    # parameters() every step, so the built-in modules list theirs directly (same order).
+    def parameters(self) -> list[Value]:
+        """The weights, then the bias (micrograd's order)."""
+        return [*self.w, self.b]
+
     def predict(self, x: Sequence[Number | Value]) -> float:
         """activation(w·x + b) as a float, on floats only (no Values, no graph)."""
         plan = [[(tuple(map(_get_data, self.w)), self.b.data, _ACTIVATE_FLOAT[self.activation])]]
@@ -553,6 +559,10 @@ class Layer(Module):
     @property
     def nout(self) -> int:
         return len(self.neurons)
+
+    def parameters(self) -> list[Value]:
+        """Every neuron's parameters, neuron by neuron (micrograd's order)."""
+        return [p for neuron in self.neurons for p in neuron.parameters()]
 
     @property
     def activation(self) -> str:
@@ -630,6 +640,10 @@ class MLP(Module):
     @property
     def nouts(self) -> list[int]:
         return [layer.nout for layer in self.layers]
+
+    def parameters(self) -> list[Value]:
+        """Every layer's parameters, layer by layer (micrograd's order)."""
+        return [p for layer in self.layers for p in layer.parameters()]
 
     def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
         """The network's output for one input vector ``x`` (numbers or Values)."""
