@@ -193,7 +193,6 @@ def timing_round(round_index: int, size: dict[str, Any]) -> dict:
         cases, losses = {}, {}
         for name, model in models.items():
             if name.endswith("train_step"):
-                loss_fn = partial(idiomatic, model, *data)
                 step = workloads.library_step(model, *data, loss_name, lr, l2)
             else:
                 if name.endswith("idiomatic"):
@@ -201,8 +200,8 @@ def timing_round(round_index: int, size: dict[str, Any]) -> dict:
                 else:
                     loss_fn = partial(loss, engine(name)[0], model, *data)
                 step = partial(workloads.training_step, loss_fn, model, lr)
-            cases[name] = step_run(model, step)
-            losses[name] = loss_fn().data
+            cases[name] = step_run(model, step)  # restores these starting weights before each run
+            losses[name] = step()  # the loss of the starting weights, as this variant computes it
         results[key] = {"samples": len(data[0]), "losses": losses, "cases": {}}
         run_cases(results[key]["cases"], cases, round_index, (min_reps[key], min_time, max_reps))
     return results
