@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
 
+from microgradnn._seeding import random_source
+
 __all__ = [
     "DATASETS",
     "bmi_table",
@@ -33,18 +35,6 @@ __all__ = [
 ]
 
 Dataset = tuple[list[list[float]], list]
-
-
-def _source(seed: int | None, rng: random.Random | None, what: str) -> Any:
-    if seed is not None and rng is not None:
-        raise ValueError(f"{what}: give either seed or rng, not both")
-    if rng is not None:
-        return rng
-    if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"{what}: seed must be an int, got {type(seed).__name__}: {seed!r}")
-        return random.Random(seed)
-    return random
 
 
 def _count(n: object, what: str, minimum: int = 1) -> int:
@@ -92,7 +82,7 @@ def make_moons(
     n = _count(n_samples, "make_moons(n_samples)", 2)
     noise = _nonneg(noise, "make_moons(noise)")
     label = _label_map(labels, 2, "make_moons")
-    source = _source(seed, rng, "make_moons")
+    source = random_source(seed, rng, "make_moons")
     n_upper = n // 2
     points, classes = [], []
     for c, count in ((0, n_upper), (1, n - n_upper)):
@@ -123,7 +113,7 @@ def make_circles(
     if isinstance(factor, bool) or not isinstance(factor, Real) or not 0.0 < factor < 1.0:
         raise ValueError(f"make_circles(factor) must be between 0 and 1 (inner radius), got {factor!r}")
     label = _label_map(labels, 2, "make_circles")
-    source = _source(seed, rng, "make_circles")
+    source = random_source(seed, rng, "make_circles")
     n_outer = n // 2
     points, classes = [], []
     for c, count, radius in ((0, n_outer, 1.0), (1, n - n_outer, float(factor))):
@@ -151,7 +141,7 @@ def make_blobs(
     class i. Samples are shuffled."""
     n = _count(n_samples, "make_blobs(n_samples)")
     std = _nonneg(cluster_std, "make_blobs(cluster_std)")
-    source = _source(seed, rng, "make_blobs")
+    source = random_source(seed, rng, "make_blobs")
     if isinstance(centers, int) and not isinstance(centers, bool):
         k = _count(centers, "make_blobs(centers)", 2)
         d = _count(n_features, "make_blobs(n_features)")
@@ -193,7 +183,7 @@ def make_xor(
     if isinstance(margin, bool) or not isinstance(margin, Real) or not 0.0 <= margin < 1.0:
         raise ValueError(f"make_xor(margin) must be in [0, 1), got {margin!r}")
     label = _label_map(labels, 2, "make_xor")
-    source = _source(seed, rng, "make_xor")
+    source = random_source(seed, rng, "make_xor")
     points, classes = [], []
     for _ in range(n):
         # |coordinate| uniform in [margin, 1], sign uniform
@@ -225,7 +215,7 @@ def make_spiral(
     if n < k:
         raise ValueError(f"make_spiral: n_samples={n} is fewer than the {k} classes")
     label = _label_map(labels, k, "make_spiral")
-    source = _source(seed, rng, "make_spiral")
+    source = random_source(seed, rng, "make_spiral")
     points, ys = [], []
     for c in range(k):
         count = n // k + (1 if c < n % k else 0)
@@ -257,7 +247,7 @@ def make_regression_1d(
         raise ValueError(f"make_regression_1d: low and high must be finite numbers, got {low!r}, {high!r}")
     if not low < high:
         raise ValueError(f"make_regression_1d: low must be below high, got low={low!r}, high={high!r}")
-    source = _source(seed, rng, "make_regression_1d")
+    source = random_source(seed, rng, "make_regression_1d")
     xs = sorted(source.uniform(low, high) for _ in range(n))
     return [[x] for x in xs], [float(f(x)) + source.gauss(0.0, noise) for x in xs]
 

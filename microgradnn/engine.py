@@ -30,12 +30,15 @@ from operator import mul as _fmul
 from typing import Union
 
 __all__ = [
+    "Operation",
     "Value",
     "Number",
     "dot",
+    "gc_paused",
     "grad",
     "hessian",
     "is_grad_enabled",
+    "make_node",
     "no_grad",
     "topological_order",
     "value_sum",
@@ -46,8 +49,12 @@ Operand = Union["Value", int, float]  # noqa: UP007
 LocalGrads = Callable[..., tuple]
 
 
-class _Op(str):
-    """An operation's display name (what ``node._op`` shows) carrying its local-gradient rule.
+class Operation(str):
+    """An operation: its display name (what ``node._op`` shows) and its local-gradient rule.
+
+    ``local_grads(out, *inputs)`` returns ∂out/∂input for each input and must work on floats
+    and on Values (write it with arithmetic and Value methods). To add an operation of your
+    own, make one ``Operation`` and build nodes with :func:`make_node`.
 
     Being a ``str`` keeps ``node._op`` exactly what micrograd code expects ('+', '*', '**2',
     'ReLU', ...), while ``node._op.local_grads`` lets higher-order differentiation rebuild the
@@ -56,16 +63,16 @@ class _Op(str):
 
     local_grads: LocalGrads
 
-    def __new__(cls, name: str, local_grads: LocalGrads) -> _Op:
+    def __new__(cls, name: str, local_grads: LocalGrads) -> Operation:
         op = super().__new__(cls, name)
         op.local_grads = local_grads
         return op
 
     # Operations are immutable singletons: copying a graph shares them.
-    def __copy__(self) -> _Op:
+    def __copy__(self) -> Operation:
         return self
 
-    def __deepcopy__(self, memo: dict) -> _Op:
+    def __deepcopy__(self, memo: dict) -> Operation:
         return self
 
 
@@ -194,7 +201,7 @@ class Value:
 
     # ------------------------------------------------------------------ building nodes
     @staticmethod
-    def _node(data: float, children: tuple[Value, ...], op: _Op, local: tuple) -> Value:
+    def _node(data: float, children: tuple[Value, ...], op: Operation, local: tuple) -> Value:
         """A new node with `children` and their local gradients (skips __init__'s checks)."""
         out = _new(Value)
         out.data = data
@@ -430,7 +437,7 @@ class Value:
         without recursion, so graphs of any depth work. A fused node (sum, dot) whose gradient
         is exactly 0 passes nothing on: its inputs get +0, not 0·∞ = NaN where an input is ±inf.
         """
-        with _gc_paused():
+        with gc_paused():
             order = _interior_order_zeroed(self)
             if self._a is None:
                 self.grad += 1.0
@@ -480,7 +487,7 @@ _get_data = attrgetter("data")
 
 
 # Value._node without its tuples, for the one- and two-input operations (the same nodes, faster).
-def _node1(data: float, x: Value, op: _Op, dx: float) -> Value:
+def _node1(data: float, x: Value, op: Operation, dx: float) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
@@ -497,7 +504,7 @@ def _node1(data: float, x: Value, op: _Op, dx: float) -> Value:
     return out
 
 
-def _node2(data: float, x: Value, y: Value, op: _Op, dx: float, dy: float) -> Value:
+def _node2(data: float, x: Value, y: Value, op: Operation, dx: float, dy: float) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
@@ -541,36 +548,36 @@ _MINUS_ONE = (-1.0,)
 _ONES2 = (1.0, 1.0)
 _ONE_MINUS_ONE = (1.0, -1.0)
 
-_ADD = _Op("+", lambda out, a, b: _ONES2)
-_MUL = _Op("*", lambda out, a, b: (b, a))
-_SUB = _Op("-", lambda out, a, b: _ONE_MINUS_ONE)
-_NEG = _Op("neg", lambda out, a: _MINUS_ONE)
+_ADD = Operation("+", lambda out, a, b: _ONES2)
+_MUL = Operation("*", lambda out, a, b: (b, a))
+_SUB = Operation("-", lambda out, a, b: _ONE_MINUS_ONE)
+_NEG = Operation("neg", lambda out, a: _MINUS_ONE)
 
 
 def _div_grads(out, a, b):  # noqa: ANN001, ANN202 - floats or Values
     return (1.0 / b, -out / b)
 
 
-_DIV = _Op("/", _div_grads)
-_EXP = _Op("exp", lambda out, a: (out,))
-_LOG = _Op("log", lambda out, a: (1.0 / a,))
-_TANH = _Op("tanh", lambda out, a: (1.0 - out * out,))
-_SIGMOID = _Op("sigmoid", lambda out, a: (out * (1.0 - out),))
-_RELU = _Op("ReLU", lambda out, a: _ONE if a > 0.0 else _ZERO)
+_DIV = Operation("/", _div_grads)
+_EXP = Operation("exp", lambda out, a: (out,))
+_LOG = Operation("log", lambda out, a: (1.0 / a,))
+_TANH = Operation("tanh", lambda out, a: (1.0 - out * out,))
+_SIGMOID = Operation("sigmoid", lambda out, a: (out * (1.0 - out),))
+_RELU = Operation("ReLU", lambda out, a: _ONE if a > 0.0 else _ZERO)
 
 
 def _abs_grads(out, a):  # noqa: ANN001, ANN202
     return _ONE if a > 0.0 else _MINUS_ONE if a < 0.0 else _ZERO
 
 
-_ABS = _Op("abs", _abs_grads)
+_ABS = Operation("abs", _abs_grads)
 
 
 @lru_cache(maxsize=256)
-def _leaky_relu_op(alpha: float) -> _Op:
+def _leaky_relu_op(alpha: float) -> Operation:
     slope = (alpha,)
     name = "LeakyReLU" if alpha == 0.01 else f"LeakyReLU({alpha:g})"
-    op = _Op(name, lambda out, a: _ONE if a > 0.0 else slope)
+    op = Operation(name, lambda out, a: _ONE if a > 0.0 else slope)
     op.alpha = alpha
     return op
 
@@ -598,7 +605,7 @@ def _pow_where(base: float, p: float, node: Value, exponent_node: Value | None) 
 
 
 @lru_cache(maxsize=256)
-def _pow_const_op(p: float) -> _Op:
+def _pow_const_op(p: float) -> Operation:
     """The op ``**p`` for a number exponent p; ∂/∂a = p·a^(p−1)."""
     if p == 0.0:
         rule = lambda out, a: _ZERO  # noqa: E731 - d/da a^0 = 0, even at a = 0
@@ -610,14 +617,14 @@ def _pow_const_op(p: float) -> _Op:
         def rule(out, a):  # noqa: ANN001, ANN202
             return (p * _pow(a, q),)
 
-    return _Op(f"**{int(p) if p == int(p) else p}" if math.isfinite(p) else f"**{p}", rule)
+    return Operation(f"**{int(p) if p == int(p) else p}" if math.isfinite(p) else f"**{p}", rule)
 
 
 def _pow_value_grads(out, a, b):  # noqa: ANN001, ANN202
     return (b * _pow(a, b - 1.0), out * _log(a))
 
 
-_POW = _Op("**", _pow_value_grads)
+_POW = Operation("**", _pow_value_grads)
 
 
 def _pow_value(base: Value, exponent: Value) -> Value:
@@ -656,7 +663,7 @@ def _sum_grads(out, *inputs):  # noqa: ANN001, ANN202
     return (1.0,) * len(inputs)
 
 
-_SUM = _Op("sum", _sum_grads)
+_SUM = Operation("sum", _sum_grads)
 
 
 def _dot_grads(out, *inputs):  # noqa: ANN001, ANN202 - inputs = xs + ys
@@ -664,7 +671,7 @@ def _dot_grads(out, *inputs):  # noqa: ANN001, ANN202 - inputs = xs + ys
     return inputs[n:] + inputs[:n]
 
 
-_DOT = _Op("dot", _dot_grads)
+_DOT = Operation("dot", _dot_grads)
 
 
 def value_sum(values: Iterable[Operand]) -> Value:
@@ -777,7 +784,7 @@ def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     many, emit = _MANY, _EMIT
     stack: list = roots[::-1]
     push, pop = stack.append, stack.pop
-    with _gc_paused():
+    with gc_paused():
         while stack:
             node = pop()
             if node is emit:
@@ -805,12 +812,12 @@ def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector during a traversal.
+def gc_paused() -> Iterator[None]:
+    """Context manager: pause Python's cyclic garbage collector, restoring its state after.
 
-    Traversals allocate many small objects but create no reference cycles; left running, the
-    collector would re-scan the whole (large, live) graph again and again, which costs more
-    than the traversal itself.
+    Graphs have no reference cycles, so building or traversing one gives the collector nothing
+    to find; left running, it would re-scan the whole (large, live) graph again and again,
+    which can cost more than the work itself. Used by backward, the batch forward and `fit`.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -819,6 +826,15 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def make_node(data: float, inputs: Sequence[Value], op: Operation, local_grads: Sequence[float]) -> Value:
+    """A new node: value ``data``, computed by ``op`` from ``inputs``, with ∂node/∂input given
+    as numbers in ``local_grads`` (what ``op.local_grads(data, *input data)`` returns).
+
+    The way to define an operation of your own; under :func:`no_grad` it records no inputs.
+    """
+    return Value._node(data, tuple(inputs), op, tuple(local_grads))
 
 
 # ---------------------------------------------------------------------- functional gradients

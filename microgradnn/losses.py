@@ -26,11 +26,10 @@ from functools import lru_cache
 from numbers import Real
 from typing import Union
 
-from microgradnn.engine import Value, dot, value_sum
+from microgradnn.engine import Operation, Value, dot, make_node, value_sum
 
 # An operation's name carrying its local-gradient rule, as the engine's own operations are
 # made; used for the fused per-sample nodes of the two cross-entropy losses.
-from microgradnn.engine import _Op  # isort: skip
 
 __all__ = [
     "LOSSES",
@@ -149,13 +148,13 @@ def _sigmoid(z: float) -> float:
 
 
 @lru_cache(maxsize=1024)
-def _bce_op(t: float) -> _Op:
+def _bce_op(t: float) -> Operation:
     """The fused node log(1 + e^z) − t·z of one sample;  ∂/∂z = σ(z) − t."""
 
     def local_grads(out, z):  # noqa: ANN001, ANN202 - floats or Values
         return ((z.sigmoid() if isinstance(z, Value) else _sigmoid(z)) - t,)
 
-    return _Op("BCEWithLogits", local_grads)
+    return Operation("BCEWithLogits", local_grads)
 
 
 def _bce_term(z: Value, t: float) -> Value:
@@ -166,7 +165,7 @@ def _bce_term(z: Value, t: float) -> Value:
         data = ((1.0 - t) * x if t != 1.0 else 0.0) + math.log1p(math.exp(-x))
     else:
         data = math.log1p(math.exp(x)) - (t * x if t != 0.0 else 0.0)
-    return Value._node(data, (z,), _bce_op(t), (_sigmoid(x) - t,))
+    return make_node(data, (z,), _bce_op(t), (_sigmoid(x) - t,))
 
 
 def binary_cross_entropy_with_logits(logits: Sequence, targets: Sequence, reduction: str = "mean") -> Value:
@@ -222,14 +221,14 @@ def _class_index(t: object, k: int, i: int) -> int:
 
 
 @lru_cache(maxsize=1024)
-def _cross_entropy_op(target: int) -> _Op:
+def _cross_entropy_op(target: int) -> Operation:
     """The fused node −log softmax(z)[target] of one sample;  ∂/∂zⱼ = softmax(z)ⱼ − [j = target]."""
 
     def local_grads(out, *zs):  # noqa: ANN001, ANN202 - floats or Values
         probs = softmax(zs) if isinstance(zs[0], Value) else _softmax_floats([float(z) for z in zs])
         return tuple(p - 1.0 if j == target else p for j, p in enumerate(probs))
 
-    return _Op("CrossEntropy", local_grads)
+    return Operation("CrossEntropy", local_grads)
 
 
 def _softmax_floats(zs: list[float]) -> list[float]:
@@ -249,7 +248,7 @@ def _cross_entropy_term(zs: list[Value], target: int) -> Value:
     data = (m - d[target]) + math.log1p(rest)
     total = 1.0 + rest
     local = tuple(e / total - 1.0 if j == target else e / total for j, e in enumerate(exps))
-    return Value._node(data, tuple(zs), _cross_entropy_op(target), local)
+    return make_node(data, zs, _cross_entropy_op(target), local)
 
 
 def cross_entropy(logits: Sequence, targets: Sequence | int, reduction: str = "mean") -> Value:

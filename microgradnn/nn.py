@@ -18,21 +18,20 @@ Models save to and load from JSON with an exact float round trip (:meth:`Module.
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import os
 import random
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from numbers import Real
 from operator import attrgetter
 from operator import mul as _fmul
 from pathlib import Path
 from typing import Any, Union
 
-from microgradnn.engine import Number, Value, dot, no_grad
+from microgradnn._seeding import random_source
+from microgradnn.engine import Number, Value, dot, gc_paused, no_grad
 
 # The fast forward pass of `Layer` and `MLP` builds the very node ``dot(w, x)`` builds, directly
 # (see `_run_plan`); tests/test_nn.py checks that the two graphs are identical.
@@ -104,22 +103,6 @@ def _check_count(n: object, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"{what} must be a positive integer, got {n!r}")
     return n
-
-
-def _make_rng(seed: int | None, rng: random.Random | None, what: str) -> Any:
-    """The random source: ``rng`` if given, a new ``Random(seed)`` if a seed is given, else the
-    global ``random`` module (so ``random.seed(...)`` works as it does with micrograd)."""
-    if seed is not None and rng is not None:
-        raise ValueError(f"{what}: give either seed or rng, not both")
-    if rng is not None:
-        if not hasattr(rng, "uniform"):
-            raise TypeError(f"{what}: rng must be a random.Random, got {type(rng).__name__}")
-        return rng
-    if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"{what}: seed must be an int, got {type(seed).__name__}: {seed!r}")
-        return random.Random(seed)
-    return random
 
 
 def _init_bound(init: str, nin: int, fan_out: int) -> float:
@@ -209,19 +192,6 @@ def _run_float_plan(plan: list[list[tuple]], h: list[float]) -> list[float]:
             append(a if activate is None else activate(a))
         h = out
     return h
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Building a batch's graph allocates thousands of nodes and no reference cycles; the cyclic
-    # collector would otherwise re-scan the growing graph many times over.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class Module:
@@ -487,7 +457,7 @@ class Neuron(Module):
         fan_out: int = 1,
     ) -> None:
         nin = _check_count(nin, "Neuron(nin)")
-        source = _make_rng(seed, rng, "Neuron")
+        source = random_source(seed, rng, "Neuron")
         bound = _init_bound(init, nin, fan_out)
         uniform = source.uniform
         self.w = [Value(uniform(-bound, bound)) for _ in range(nin)]
@@ -547,7 +517,7 @@ class Layer(Module):
     ) -> None:
         nin = _check_count(nin, "Layer(nin)")
         nout = _check_count(nout, "Layer(nout)")
-        source = _make_rng(seed, rng, "Layer")
+        source = random_source(seed, rng, "Layer")
         kwargs.setdefault("fan_out", nout)
         self.neurons = [Neuron(nin, rng=source, **kwargs) for _ in range(nout)]
         self.label_parameters()
@@ -618,7 +588,7 @@ class MLP(Module):
         _check_activation(activation, "MLP(activation)")
         _check_activation(output_activation, "MLP(output_activation)")
         _init_bound(init, 1, 1)  # reject an unknown init before drawing anything
-        source = _make_rng(seed, rng, "MLP")
+        source = random_source(seed, rng, "MLP")
         sizes = [nin, *nouts]
         last = len(nouts) - 1
         self.layers = [
@@ -656,7 +626,7 @@ class MLP(Module):
         plan = [_layer_plan(layer) for layer in self.layers]
         nin = self.nin
         single = self.layers[-1].nout == 1
-        with _gc_paused():
+        with gc_paused():
             outs = [_run_plan(plan, _as_inputs(x, nin, "MLP")) for x in X]
         return [o[0] for o in outs] if single else outs
 

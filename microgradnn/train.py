@@ -16,20 +16,18 @@ Evaluation and prediction record no graph (they run under ``no_grad``).
 
 from __future__ import annotations
 
-import gc
 import math
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any, Union
 
 from tqdm import tqdm
 
-from microgradnn.engine import Value, dot, no_grad
+from microgradnn.engine import Value, dot, gc_paused, no_grad
 from microgradnn.losses import LOSSES
 from microgradnn.optim import SGD, Adam, AdamW, LearningRate, Optimizer
 
@@ -173,19 +171,6 @@ def _outputs(model: Any, X: Sequence) -> list:
     return [model(x) for x in X]
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # A training step builds and frees a graph of thousands of nodes and no reference cycles;
-    # the cyclic collector would otherwise scan the live graph again and again meanwhile.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 # ---------------------------------------------------------------------- training
 def train_step(
     model: Any,
@@ -203,7 +188,7 @@ def train_step(
     (default: ``model.parameters()``) are those the L2 penalty covers.
     """
     loss_fn = _resolve_loss(loss)
-    with _gc_paused():
+    with gc_paused():
         outputs = _outputs(model, X)
         objective = loss_fn(outputs, y)
         if l2:

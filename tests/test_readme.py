@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 import subprocess
 from pathlib import Path
 
@@ -10,13 +11,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+FENCE = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)  # also inside list items
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_python_examples_run_in_order(doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A page's examples build on each other, as a reader runs them: one namespace per page."""
-    blocks = FENCE.findall(doc.read_text(encoding="utf-8"))
+    blocks = [textwrap.dedent(code) for _, code in FENCE.findall(doc.read_text(encoding="utf-8"))]
     assert blocks, f"{doc.name} has no Python example"
     monkeypatch.chdir(tmp_path)  # examples that save files write them here
     monkeypatch.setenv("MPLBACKEND", "Agg")
