@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import textwrap
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
