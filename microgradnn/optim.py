@@ -73,18 +73,23 @@ class Constant(Schedule):
         return self.lr
 
 
-class LinearDecay(Schedule):
+class _DecayOverSteps(Schedule):
+    """A schedule that goes from ``start`` to ``end`` over ``steps`` steps, then stays at end."""
+
+    def __init__(self, start: float, end: float, steps: int) -> None:
+        name = type(self).__name__
+        self.start = _number(start, f"{name}(start)", low_ok=False)
+        self.end = _number(end, f"{name}(end)")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"{name}(steps) must be a positive integer, got {steps!r}")
+        self.steps = steps
+
+
+class LinearDecay(_DecayOverSteps):
     """lr(k) = start − (start − end)·k/steps for k < steps, then end.
 
     ``LinearDecay(1.0, 0.1, 100)`` is micrograd's demo: lr = 1.0 − 0.9·k/100.
     """
-
-    def __init__(self, start: float, end: float, steps: int) -> None:
-        self.start = _number(start, "LinearDecay(start)", low_ok=False)
-        self.end = _number(end, "LinearDecay(end)")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"LinearDecay(steps) must be a positive integer, got {steps!r}")
-        self.steps = steps
 
     def __call__(self, step: int) -> float:
         if step >= self.steps:
@@ -105,15 +110,8 @@ class ExponentialDecay(Schedule):
         return self.start * self.gamma**step
 
 
-class CosineDecay(Schedule):
+class CosineDecay(_DecayOverSteps):
     """lr(k) = end + ½(start − end)(1 + cos(π·k/steps)) for k < steps, then end."""
-
-    def __init__(self, start: float, end: float, steps: int) -> None:
-        self.start = _number(start, "CosineDecay(start)", low_ok=False)
-        self.end = _number(end, "CosineDecay(end)")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"CosineDecay(steps) must be a positive integer, got {steps!r}")
-        self.steps = steps
 
     def __call__(self, step: int) -> float:
         if step >= self.steps:
