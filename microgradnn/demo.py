@@ -267,6 +267,10 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         print(f"microgradnn demo: error: --out {str(out)!r} exists and is not a folder", file=sys.stderr)
         return 2
+    try:  # find out now, not after training, that the folder cannot be made
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return _error(f"cannot write into {str(out)!r}: {e.strerror or e}")
     make = DATASETS[args.dataset]
     data_kwargs: dict[str, Any] = {"seed": args.seed}
     if args.noise is not None:
@@ -277,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"Training MLP(2, {[*args.hidden, 1]}) ({model.num_parameters()} parameters) on {len(X)} "
         f"{DATASET_NAMES[args.dataset]} points: hinge loss + {args.l2:g}·L2, {described}, "
-        f"{args.epochs} epochs",
+        f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}",
         flush=True,
     )
     start = time.perf_counter()

@@ -431,7 +431,7 @@ def _fail(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``microgradnn graph``; returns the exit status (2 for bad input)."""
-    from microgradnn.viz import RenderError, draw_backward_steps, draw_dot, save
+    from microgradnn.viz import RenderError, backward_steps, draw_backward_steps, draw_dot, save
     from microgradnn.viz.rendering import SAVE_FORMATS
 
     output_path = Path(args.output) if args.output else None
@@ -452,6 +452,11 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--step draws a picture: give -o FILE too")
     out = built.output
     out.backward()  # fresh Values, so these are exactly the gradients ∂output/∂input
+    if args.step is not None:
+        total = len(backward_steps(out))
+        if not 0 <= args.step <= total:
+            steps = "step" if total == 1 else "steps"
+            return _fail(f"--step must be between 0 and {total} (this backward has {total} {steps})")
     drawing = None
     if output_path is not None:
         options: dict = {"rankdir": args.rankdir, "local_grads": args.local_grads, "order": args.order}

@@ -182,7 +182,13 @@ def binary_cross_entropy_with_logits(logits: Sequence, targets: Sequence, reduct
 
 
 def _logit_values(logits: Iterable[Scalar], what: str) -> list[Value]:
-    if isinstance(logits, (Value, str, bytes)) or not isinstance(logits, Iterable):
+    if isinstance(logits, Value):
+        raise TypeError(
+            f"{what}: expected a list of logits (one per class) for each sample, got a single Value: "
+            "the model gives 1 output per sample; give its last layer one neuron per class, "
+            "e.g. MLP(nin, [..., k])"
+        )
+    if isinstance(logits, (str, bytes)) or not isinstance(logits, Iterable):
         raise TypeError(f"{what}: expected a list of logits, got {type(logits).__name__}")
     zs = [_as_value(z) for z in logits]
     if not zs:

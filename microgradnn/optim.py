@@ -45,9 +45,11 @@ def _number(x: object, what: str, *, low: float = 0.0, low_ok: bool = True, high
         raise ValueError(f"{what} must be a number, got {x!r}")
     x = float(x)
     if not (x >= low if low_ok else x > low) or not x < high:
+        if high == math.inf:
+            bound = f">= {low:g}" if low_ok else f"> {low:g}"
+            raise ValueError(f"{what} must be {bound}, got {x!r}")
         lo = "[" if low_ok else "("
-        hi = ")" if high != math.inf else ""
-        raise ValueError(f"{what} must be in {lo}{low:g}, {high:g}{hi}, got {x!r}")
+        raise ValueError(f"{what} must be in {lo}{low:g}, {high:g}), got {x!r}")
     return x
 
 

@@ -122,7 +122,11 @@ def test_step_draws_the_graph_part_way_through_backward(
     assert re.search(r"\{ x1 \| data 2\.0000 \| grad 0\.0000 \}", source)  # not reached after one step
     assert printed(out)[1]["x1"] == pytest.approx(neuron_closed_form()[1]["x1"])  # printed grads are final
     status, _, err = graph(capsys, NEURON, "--at", *NEURON_AT, "-o", str(target), "--step", "9")
-    assert status == 2 and "backward has 5 steps, so k must be in 0..5, got 9" in err
+    assert status == 2 and "--step must be between 0 and 5 (this backward has 5 steps)" in err
+    status, _, err = graph(capsys, NEURON, "--at", *NEURON_AT, "-o", str(target), "--step", "-1")
+    assert status == 2 and "--step must be between 0 and 5" in err
+    status, _, err = graph(capsys, "x*y", "--at", "x=1", "y=2", "-o", str(target), "--step", "2")
+    assert status == 2 and "(this backward has 1 step)" in err
     status, _, err = graph(capsys, NEURON, "--at", *NEURON_AT, "--step", "1")
     assert status == 2 and "--step draws a picture: give -o FILE too" in err
 

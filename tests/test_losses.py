@@ -276,3 +276,10 @@ def test_registry_names_and_tasks():
 def test_bad_inputs_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_cross_entropy_on_a_single_output_model_says_what_to_change() -> None:
+    from microgradnn.losses import cross_entropy
+
+    with pytest.raises(TypeError, match=r"one neuron per class, e\.g\. MLP\(nin, \[\.\.\., k\]\)"):
+        cross_entropy([Value(0.5), Value(-0.2)], [0, 1])

@@ -195,7 +195,7 @@ def test_optimizers_take_a_module_and_zero_its_gradients():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: SGD([Value(1.0)], lr=-0.1), r"lr\) must be in \(0"),
+        (lambda: SGD([Value(1.0)], lr=-0.1), r"lr\) must be > 0, got -0\.1"),
         (lambda: SGD([Value(1.0)], lr=float("nan")), "must be a number"),
         (lambda: SGD([], lr=0.1), "empty parameter list"),
         (lambda: SGD([1.0], lr=0.1), "not a Value"),
@@ -222,3 +222,9 @@ def test_a_schedule_giving_a_bad_rate_is_reported_at_the_step():
     opt = SGD([Value(1.0)], lr=lambda k: -1.0)
     with pytest.raises(ValueError, match="learning rate -1.0 at step 0"):
         opt.step()
+
+
+def test_a_learning_rate_out_of_range_is_named_with_its_bound() -> None:
+    w = Value(1.0)
+    with pytest.raises(ValueError, match=r"^SGD\(lr\) must be > 0, got -1\.0$"):
+        SGD([w], lr=-1)
