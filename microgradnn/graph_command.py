@@ -187,16 +187,9 @@ def _check_constant(node: ast.Constant) -> None:
 
 def _check_exponent_literal(node: ast.expr) -> None:
     # A literal exponent is checked before anything is computed; computed ones when applied.
-    sign = 1.0
-    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        sign = -sign if isinstance(node.op, ast.USub) else sign
-        node = node.operand
-    if (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, (int, float))
-        and not isinstance(node.value, bool)
-    ):
-        _check_exponent_value(sign * float(node.value) if abs(node.value) < 1e308 else math.inf)
+    p = _literal_number(node)
+    if p is not None:
+        _check_exponent_value(p)
 
 
 def _check_exponent_value(p: float) -> None:
@@ -236,7 +229,8 @@ def _literal_number(node: ast.expr) -> float | None:
         and isinstance(node.value, (int, float))
         and not isinstance(node.value, bool)
     ):
-        return sign * float(node.value)
+        # An integer literal too large for a float (10**400 written out) counts as infinite.
+        return sign * (float(node.value) if abs(node.value) < 1e308 else math.inf)
     return None
 
 
