@@ -25,12 +25,13 @@ import random
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from numbers import Real
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Union
 
 from microgradnn._seeding import random_source
-from microgradnn.engine import Number, Value, dot, gc_paused, no_grad
-from microgradnn.ops import OPS
+from microgradnn.engine import Number, Value, gc_paused, make_node, no_grad
+from microgradnn.ops import DOT, OPS
 
 __all__ = [
     "ACTIVATIONS",
@@ -113,6 +114,35 @@ def _as_inputs(x: Sequence[Value | Number], nin: int, what: str) -> tuple[Value,
     except TypeError:
         i, bad = next((i, v) for i, v in enumerate(x) if not isinstance(v, (Value, Real)))
         raise TypeError(f"{what}: input {i} must be a number or a Value, got {type(bad).__name__}: {bad!r}") from None
+
+
+# ---------------------------------------------------------------------- the forward pass
+# One pass serves Neuron, Layer, MLP, forward_batch and predict (under no_grad). A "plan" is a
+# snapshot of each neuron's weights and their numbers, taken once per call or per batch:
+# reading a weight's number costs more than the multiplication it feeds, so reading them once
+# per batch instead of once per sample halves a forward pass. Each neuron then makes the nodes
+# activation(dot(w, x) + b), the dot node by the table's own row (`ops.DOT`).
+_data = attrgetter("data")
+_Plan = list  # per layer: [(w, numbers of w, b, activation or None), ...]
+
+
+def _plan(layers: Sequence[Sequence[Neuron]]) -> _Plan:
+    return [[(tuple(n.w), tuple(map(_data, n.w)), n.b, n._activate) for n in layer] for layer in layers]
+
+
+def _run(plan: _Plan, x: tuple[Value, ...]) -> list[Value]:
+    dot_value, dot_grads = DOT.forward, DOT.grads
+    out: list[Value] = list(x)
+    for layer in plan:
+        xd = tuple(map(_data, x))
+        out = []
+        for w, wd, b, activate in layer:
+            y = dot_value(wd, xd)
+            dw, dx = dot_grads(y, wd, xd)
+            act = make_node(y, w + x, DOT, dw + dx) + b
+            out.append(act if activate is None else activate(act))
+        x = tuple(out)
+    return out
 
 
 class Module:
@@ -398,10 +428,7 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Value | Number]) -> Value:
         """activation(w·x + b) for one input vector ``x`` (numbers or Values)."""
-        if len(x) != len(self.w):
-            raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
-        act = dot(self.w, x) + self.b
-        return act if self._activate is None else self._activate(act)
+        return _run(_plan([[self]]), _as_inputs(x, len(self.w), "Neuron"))[0]
 
     # The named walk of Module builds a dotted name per parameter; training loops call
     # parameters() every step, so the built-in modules list theirs directly (same order).
@@ -456,8 +483,7 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
         """[activation(wᵢ·x + bᵢ) for each neuron i] for one input vector ``x``."""
-        x = _as_inputs(x, self.nin, "Layer")
-        out = [neuron(x) for neuron in self.neurons]
+        out = _run(_plan([self.neurons]), _as_inputs(x, self.nin, "Layer"))
         return out[0] if len(out) == 1 else out
 
     def _config(self) -> dict[str, Any]:
@@ -524,15 +550,16 @@ class MLP(Module):
 
     def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
         """The network's output for one input vector ``x`` (numbers or Values)."""
-        h = _as_inputs(x, self.nin, "MLP")
-        for layer in self.layers:
-            h = tuple([neuron(h) for neuron in layer.neurons])
-        return h[0] if len(h) == 1 else list(h)
+        out = _run(_plan([layer.neurons for layer in self.layers]), _as_inputs(x, self.nin, "MLP"))
+        return out[0] if len(out) == 1 else out
 
     def forward_batch(self, X: Sequence[Sequence[Value | Number]]) -> list[Value] | list[list[Value]]:
-        """``[model(x) for x in X]``, with the garbage collector paused while the graph grows."""
+        """``[model(x) for x in X]``, faster: the weights are read once for the whole batch."""
+        plan = _plan([layer.neurons for layer in self.layers])
+        nin = self.nin
         with gc_paused():
-            return [self(x) for x in X]  # type: ignore[misc]
+            outs = [_run(plan, _as_inputs(x, nin, "MLP")) for x in X]
+        return [o[0] for o in outs] if self.layers[-1].nout == 1 else outs
 
     def _config(self) -> dict[str, Any]:
         return {
