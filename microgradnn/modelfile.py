@@ -34,7 +34,7 @@ PathLike = Union[str, "os.PathLike[str]"]  # noqa: UP007 - runtime alias for Pyt
 FORMAT = "microgradnn.model"
 FORMAT_VERSION = 1
 
-#: The largest model file that is read at all (200 MiB, about 3 million parameters as JSON).
+#: The largest model file that is read at all (200 MiB, about 4 million parameters as JSON).
 MAX_FILE_BYTES = 200 * 1024 * 1024
 #: The most parameters a config may describe.
 MAX_PARAMETERS = 2_000_000
@@ -62,6 +62,8 @@ _CONFIG_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Layer": (("nin", "nout"), ("activation",)),
     "MLP": (("nin", "nouts"), ("activation", "output_activation")),
 }
+#: The classes whose files say how to rebuild them.
+REBUILDABLE = tuple(_CONFIG_KEYS)
 
 
 class ModelFileError(ValueError):
@@ -210,7 +212,9 @@ def _check_document(shown: str, document: Any) -> dict[str, Any]:
     for key, kind in (("class", str), ("parameters", dict)):
         if not isinstance(document.get(key), kind):
             raise ModelFileError(f"{shown}: the {key!r} entry is missing or not a {kind.__name__}")
-    if document.get("config") is not None and not isinstance(document["config"], dict):
+    # A file without a config loads into a model built by hand (model.load), as one with null.
+    document.setdefault("config", None)
+    if document["config"] is not None and not isinstance(document["config"], dict):
         raise ModelFileError(f"{shown}: the 'config' entry must be an object or null")
     if len(document["class"]) > _SHOWN_CHARS:
         raise ModelFileError(f"{shown}: the class name {shorten(document['class'])} is too long")

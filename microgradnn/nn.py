@@ -319,6 +319,9 @@ class Module:
         return self
 
     def _load_document(self, path: PathLike, document: dict[str, Any]) -> None:
+        if document["config"] is not None and document["class"] in modelfile.REBUILDABLE:
+            # Strictly, so that "nin": 2.0 or true is refused here as by load_model.
+            modelfile.check_config(path, document, ACTIVATIONS)
         config = self._config()
         if document["class"] != type(self).__name__ or (
             config is not None and document["config"] is not None and document["config"] != config
