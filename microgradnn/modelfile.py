@@ -22,6 +22,7 @@ reader never sees half a file and a failed save leaves no temporary file behind.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -322,6 +323,9 @@ def _target_of(shown: str) -> Path:
             f"save: {shown} is {_file_kind(info.st_mode)}, not a regular file; "
             "a model is saved only to a regular file, which it replaces"
         )
+    # The rename would replace even a read-only file; honour the protection open() would.
+    if not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, f"save: {shown} is read-only; not replacing it")
     return target
 
 
@@ -329,10 +333,11 @@ def write_text_atomically(path: PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
 
     A symbolic link is written through (its target is replaced, the link stays); a path that
-    is a folder, FIFO or device is refused with ``ValueError``. An existing file keeps its
-    permission bits; a new one gets those of ``open()`` (0666 less the umask). On any failure
-    the temporary file is removed and the old file, if any, is untouched. Returns the path
-    that was written (the link's target for a link).
+    is a folder, FIFO or device is refused with ``ValueError``, a file the user may not write
+    with ``PermissionError``. An existing file keeps its permission bits; a new one gets those
+    of ``open()`` (0666 less the umask). On any failure the temporary file is removed and the
+    old file, if any, is untouched. Returns the path that was written (the link's target for a
+    link).
     """
     shown = _check_path_argument(path, "save")
     target = _target_of(shown)
@@ -342,7 +347,11 @@ def write_text_atomically(path: PathLike, text: str) -> Path:
         umask = os.umask(0)  # the only way to read the umask is to set it, then put it back
         os.umask(umask)
         mode = 0o666 & ~umask
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:  # name the user's folder, not the temporary file that was never made
+        where = f"in the folder {target.parent}"
+        raise type(e)(e.errno, f"save: cannot write {shown}: {e.strerror} ({where})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             os.fchmod(f.fileno(), mode)  # mkstemp makes the file private (0600)

@@ -256,7 +256,7 @@ def test_save_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.json", "folder.json", "link.json"]
 
 
-@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o604])
 def test_save_keeps_the_permission_bits_of_an_existing_file(tmp_path: Path, mode: int) -> None:
     path = tmp_path / "model.json"
     MLP(2, [3, 1], seed=1).save(path)
@@ -308,6 +308,18 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_temporary_file(t
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
 
 
+def test_a_read_only_file_is_not_replaced(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root may write to a read-only file")
+    path = tmp_path / "model.json"
+    MLP(1, [1], seed=0).save(path)
+    os.chmod(path, 0o444)
+    old = path.read_bytes()
+    with pytest.raises(PermissionError, match="is read-only; not replacing it"):
+        MLP(1, [1], seed=1).save(path)
+    assert path.read_bytes() == old and [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
 def test_a_read_only_folder_leaves_nothing_behind(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         pytest.skip("root may write into a read-only folder")
@@ -315,7 +327,7 @@ def test_a_read_only_folder_leaves_nothing_behind(tmp_path: Path) -> None:
     folder.mkdir()
     os.chmod(folder, 0o500)
     try:
-        with pytest.raises(PermissionError):
+        with pytest.raises(PermissionError, match=f"save: cannot write {folder}/model.json: Permission denied"):
             MLP(1, [1], seed=0).save(folder / "model.json")
         assert list(folder.iterdir()) == []
     finally:
