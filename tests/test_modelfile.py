@@ -327,7 +327,7 @@ def test_a_read_only_folder_leaves_nothing_behind(tmp_path: Path) -> None:
     folder.mkdir()
     os.chmod(folder, 0o500)
     try:
-        with pytest.raises(PermissionError, match=f"save: cannot write {folder}/model.json: Permission denied"):
+        with pytest.raises(PermissionError, match=f"cannot write {folder}/model.json: Permission denied"):
             MLP(1, [1], seed=0).save(folder / "model.json")
         assert list(folder.iterdir()) == []
     finally:
