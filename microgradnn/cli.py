@@ -32,8 +32,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerate_any_terminal() -> None:
+    """Write what the terminal's encoding cannot show as escapes (``\xe9``) instead of failing.
+
+    Names, values, file names and the help text may hold any character, and the terminal
+    may be ASCII (``PYTHONIOENCODING=ascii``, an old locale).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
+    _tolerate_any_terminal()
     parser = build_parser()
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)
