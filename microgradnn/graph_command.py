@@ -17,13 +17,13 @@ import errno
 import keyword
 import math
 import os
-import re
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from microgradnn.cli import one_line
 from microgradnn.engine import Value
 
 __all__ = ["ExpressionError", "Expression", "add_parser", "parse_bindings", "parse_expression", "run"]
@@ -427,18 +427,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-# Control characters (a newline in a file name, say) would break the one-line error apart.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _one_line(text: str) -> str:
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-
-
 def _fail(message: str, status: int = 2) -> int:
+    if sys.stderr is None:  # started with stderr closed: the exit status still tells
+        return status
     try:
-        print(f"microgradnn graph: error: {_one_line(message)}", file=sys.stderr, flush=True)
-    except (OSError, ValueError):  # stderr itself is closed: the exit status still tells
+        print(f"microgradnn graph: error: {one_line(message)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr broken on the way: the same
         pass
     return status
 
@@ -452,7 +446,7 @@ def _say(line: str) -> None:
     if sys.stdout is None:  # started with stdout closed (`>&-`): the report would vanish
         raise _StdoutError(OSError(errno.EBADF, "standard output is closed"))
     try:
-        print(_one_line(line), flush=True)
+        print(one_line(line), flush=True)
     except OSError as exc:
         raise _StdoutError(exc) from None
 

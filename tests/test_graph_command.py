@@ -7,18 +7,23 @@ one-line error (exit status 2) without anything being evaluated.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pygraphviz
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from microgradnn.cli import main
 from microgradnn.graph_command import MAX_EXPONENT, ExpressionError, parse_bindings, parse_expression
@@ -552,3 +557,36 @@ def test_standard_output_full_closed_or_a_broken_pipe_is_status_1() -> None:
     finally:
         os.close(write_end)
     assert broken.returncode == 1 and broken.stderr == ""  # quiet, like any filter, and no traceback
+
+
+# Pieces of expressions and arguments: valid ones, operators, and what breaks naive code
+# (control characters, NUL, non-ASCII letters and digits, quotes, option-like dashes).
+PIECES = st.sampled_from(
+    ["x", "y", "é", "ﬁ", "2", "1e999", "-", "+", "*", "/", "**", "(", ")", ",", "=", " ", "\n", "\0",
+     "\t", "\x1b", "\u2028", "tanh", "exp", "log", "'", '"', "__import__", ".", "--", "-o", "١", "\udcff"]
+)
+TEXTS = st.lists(PIECES, max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(expression=TEXTS, at=st.lists(TEXTS, max_size=3), output=st.none() | TEXTS)
+def test_any_input_gives_a_status_and_at_most_one_line_of_error(
+    expression: str, at: list[str], output: str | None
+) -> None:
+    args = ["graph", expression, "--at", *at] if at else ["graph", expression]
+    with tempfile.TemporaryDirectory() as folder:
+        if output is not None:
+            args += ["-o", os.path.join(folder, output + ".dot")]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(args)
+            except SystemExit as exc:  # argparse's own usage errors
+                status = exc.code
+    assert status in (0, 1, 2)
+    if status == 0:
+        assert err.getvalue() == "" and out.getvalue().startswith("output = ")
+    else:
+        # argparse reports arguments it does not know at the top level: "microgradnn: error: ..."
+        assert err.getvalue().startswith(("microgradnn graph: error: ", "microgradnn: error: "))
+        assert err.getvalue().count("\n") == 1, err.getvalue()
