@@ -363,7 +363,7 @@ def load_model(path: PathLike) -> Module:
     """
     document = modelfile.read_model_file(path)
     config = modelfile.check_config(path, document, ACTIVATIONS)
-    classes: dict[str, type[Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
+    classes: dict[str, Callable[..., Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
     try:
         model = classes[document["class"]](**config, seed=0)
     except (TypeError, ValueError) as e:
