@@ -47,7 +47,8 @@ MAX_LAYERS = 1_000
 MAX_DEPTH = 20
 #: ... and how many there may be (a model file has about ten).
 MAX_BRACKETS = 10_000
-#: The longest integer literal accepted: anything longer cannot be a float's value.
+#: The longest integer literal accepted: one more digit reaches 10**308, next to the largest
+#: float (1.8e308), and a few thousand more make ``int()`` itself refuse the conversion.
 MAX_INT_DIGITS = 308
 #: The longest parameter name (the built-in modules' are like ``layers.2.neurons.15.w.7``).
 MAX_NAME_CHARS = 1_000
@@ -102,7 +103,7 @@ def _file_kind(mode: int) -> str:
         return "a block device"
     if stat.S_ISSOCK(mode):
         return "a socket"
-    return "not a regular file"
+    return "a special file"
 
 
 # ---------------------------------------------------------------------------------- reading
