@@ -35,7 +35,7 @@ PathLike = Union[str, "os.PathLike[str]"]  # noqa: UP007 - runtime alias for Pyt
 FORMAT = "microgradnn.model"
 FORMAT_VERSION = 1
 
-#: The largest model file that is read at all (200 MiB, about 4 million parameters as JSON).
+#: The largest model file that is read at all (200 MiB; MAX_PARAMETERS take about 105 MB).
 MAX_FILE_BYTES = 200 * 1024 * 1024
 #: The most parameters a config may describe.
 MAX_PARAMETERS = 2_000_000
@@ -183,11 +183,13 @@ def _parse_json(shown: str, data: bytes) -> Any:
 
     def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         # json.loads would silently keep the last of two equal keys (two values for one weight).
-        obj: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in obj:
-                raise ModelFileError(f"{shown}: the key {shorten(key)} appears twice in one object")
-            obj[key] = value
+        obj = dict(pairs)
+        if len(obj) < len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise ModelFileError(f"{shown}: the key {shorten(key)} appears twice in one object")
+                seen.add(key)
         return obj
 
     try:
