@@ -9,14 +9,17 @@ gives exactly the file's model or raises ModelFileError, leaving the model as it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import resource
 import stat
 import struct
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -381,11 +384,31 @@ def _expected_parameters(data: bytes) -> dict[str, float]:
     return {k: float(v) for k, v in json.loads(data.decode("utf-8").lstrip("\ufeff"))["parameters"].items()}
 
 
+@contextlib.contextmanager
+def at_most_this_much_more_memory(extra: int) -> Iterator[None]:
+    """Cap this process's address space at its present size plus ``extra`` bytes (soft limit only,
+    so it can be lifted again): a loader that builds what a mutated file claims fails with
+    MemoryError instead of taking the machine's memory."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            size = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    except (OSError, StopIteration):  # not Linux: run without the cap
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = size + extra if hard == resource.RLIM_INFINITY else min(size + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_a_mutated_file_loads_consistently_or_raises_model_file_error(case: tuple[int, bytes]) -> None:
     which, data = case
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, at_most_this_much_more_memory(512 * 2**20):
         path = Path(folder) / "model.json"
         path.write_bytes(data)
         try:
