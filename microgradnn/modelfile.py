@@ -357,10 +357,10 @@ def write_text_atomically(path: PathLike, text: str) -> Path:
         raise type(e)(e.errno, f"save: cannot write {shown}: {e.strerror} ({where})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            os.fchmod(f.fileno(), mode)  # mkstemp makes the file private (0600)
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp_name, mode)  # mkstemp made it private (0600); os.fchmod is not on Windows
         os.replace(tmp_name, target)
     except BaseException:
         try:
