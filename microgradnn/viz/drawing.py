@@ -259,7 +259,7 @@ def _role(i: int, node: Any, is_param: list[bool], roots: set[int]) -> str:
     return "parameter" if is_param[i] else "input"
 
 
-def _describe(node: Any, precision: int) -> str:
+def describe(node: Any, precision: int) -> str:
     """A short name for a node in captions: its label, else its operation, else its value."""
     label = getattr(node, "label", "")
     if label:
@@ -295,13 +295,29 @@ def graph_order(roots: list[Any]) -> list[Any]:
     return order
 
 
-def build_drawing(roots: list[Any], options: Options, view: StepView | None = None) -> Drawing:
-    """The drawing of the graph of ``roots`` (checked), optionally in the middle of backward."""
+@dataclass
+class GraphLayout:
+    """Which nodes a drawing shows, and how: its nodes in order, their inputs, the summary."""
+
+    nodes: list[Any]  # inputs first (see graph_order); node i is drawn as "n{i}"
+    children: list[list[int]]  # indices of each node's inputs
+    labels: list[str]
+    is_param: list[bool]
+    root_ids: list[int]
+    plan: Plan | None  # how a big graph is summarised, None when every node is drawn
+
+    def element_id(self, i: int) -> str:
+        """The DOT name of what shows node i: its own record ``n{i}`` or its summary box ``g{k}``."""
+        group = None if self.plan is None else self.plan.group_of[i]
+        return f"n{i}" if group is None else f"g{group}"
+
+
+def layout_graph(roots: list[Any], options: Options) -> GraphLayout:
+    """The nodes of the graph of ``roots`` and, for a big graph, which go into which box."""
     nodes = graph_order(roots)
     index = {node: i for i, node in enumerate(nodes)}
     children = [[index[c] for c in node._prev] for node in nodes]
     root_ids = [index[r] for r in roots]
-    root_set = set(root_ids)
     labels = [getattr(node, "label", "") or "" for node in nodes]
     if options.parameters_given:
         is_param = [not node._prev and node in options.parameters for node in nodes]
@@ -310,6 +326,16 @@ def build_drawing(roots: list[Any], options: Options, view: StepView | None = No
     plan: Plan | None = None
     if options.max_nodes is not None:
         plan = plan_collapse(children, labels, is_param, root_ids, options.max_nodes)
+    return GraphLayout(nodes, children, labels, is_param, root_ids, plan)
+
+
+def build_drawing(roots: list[Any], options: Options, view: StepView | None = None) -> Drawing:
+    """The drawing of the graph of ``roots`` (checked), optionally in the middle of backward."""
+    layout = layout_graph(roots, options)
+    nodes, children, labels, is_param, plan = (
+        layout.nodes, layout.children, layout.labels, layout.is_param, layout.plan
+    )
+    root_set = set(layout.root_ids)
     single = [True] * len(nodes) if plan is None else [g is None for g in plan.group_of]
 
     p = options.precision
