@@ -1,0 +1,356 @@
+"""``explore``: the computation graph as a page you can click, in Jupyter or as one offline file.
+
+``explore(o)`` shows the picture ``draw_dot(o)`` draws, with controls to step through
+backpropagation (buttons, the ← / → keys, a slider), optionally after the forward pass, and a
+panel that explains any node you point at: its data, its grad, the local derivative to each
+input and its grad written out as a sum over the operations that read it.
+
+Everything the page shows comes from code the rest of ``microgradnn.viz`` uses: the picture
+is ``draw_dot``'s SVG (rendered with ``dot``, else pygraphviz), and the steps and their numbers
+are :func:`~microgradnn.viz.stepping.chain_rule_steps`, the model behind ``BackwardStepper``.
+The page is self-contained: its script and style are inline, and it makes no network request.
+Text reaches the page only as escaped JSON set with ``textContent``, never as markup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import json
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from microgradnn.viz.drawing import (
+    DEFAULT_MAX_NODES,
+    STEP_FILLS,
+    Drawing,
+    GraphLayout,
+    build_drawing,
+    format_number,
+    is_value,
+    layout_graph,
+    make_options,
+)
+from microgradnn.viz.rendering import INSTALL_HINT, GraphvizMissingError, RenderError, render_svg
+from microgradnn.viz.stepping import ChainRuleStep, chain_rule_steps, grad_states
+
+__all__ = ["Explorer", "explore"]
+
+# How many inputs a step's line and how many consumers a node's panel list one by one.
+_LINE_TERMS = 4
+_PANEL_TERMS = 8
+# How many arguments a forward line shows for an operation with many inputs (a neuron's dot).
+_FORWARD_ARGS = 4
+_INFIX = {"+", "-", "*", "/"}
+
+# Fragments shown in one notebook get distinct element ids (a counter, so that re-running a
+# notebook gives the same output).
+_instances = itertools.count(1)
+
+
+def explore(root: Any, **draw_options: Any) -> Explorer:
+    """An interactive page of the graph of ``root`` (one Value): step through backprop, hover nodes.
+
+    In Jupyter the result displays inline; ``.save("graph.html")`` writes one self-contained
+    HTML file (no network access needed, e.g. for a slide or a course page). Drawing options
+    (``local_grads``, ``rankdir``, ``max_nodes``, ``precision``, ...) are those of ``draw_dot``.
+    The user's graph is only read: no ``data`` or ``grad`` is changed.
+    """
+    return Explorer(root, **draw_options)
+
+
+def _json_for_script(data: Any) -> str:
+    """JSON that can sit inside a <script> element: ``<``, ``>`` and ``&`` cannot end it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _asset(name: str) -> str:
+    return resources.files("microgradnn.viz").joinpath(name).read_text(encoding="utf-8")
+
+
+class Explorer:
+    """The explorer of one graph: displays in Jupyter, ``.save(path)`` writes an HTML file.
+
+    Built by :func:`explore`. The graph is read when the Explorer is made (the numbers are a
+    snapshot); rendering happens when it is displayed or saved.
+    """
+
+    def __init__(self, root: Any, **draw_options: Any) -> None:
+        if not is_value(root):
+            raise TypeError(f"explore: root must be a Value, got {type(root).__name__}")
+        if "format" in draw_options:
+            raise TypeError("explore: format is not an option here (the page always shows SVG)")
+        draw_options.setdefault("max_nodes", DEFAULT_MAX_NODES)
+        self.root = root
+        self._options = make_options(**draw_options)
+        self.steps: list[ChainRuleStep] = chain_rule_steps(root)
+        self._layout: GraphLayout = layout_graph([root], self._options)
+        self._data = self._page_data()
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __repr__(self) -> str:
+        nodes = len(self._layout.nodes)
+        return f"<Explorer: {nodes} nodes, {len(self.steps)} backward steps; .save('graph.html') to keep it>"
+
+    # ------------------------------------------------------------------ the picture
+    def drawing(self) -> Drawing:
+        """The drawing shown: ``draw_dot``'s, with ids the page's script finds nodes and edges by."""
+        drawing = build_drawing([self.root], self._options)
+        # Graphviz expands \N (node name), \T and \H (an edge's ends) in ids: n3 -> id "mgn-n3".
+        drawing.node_attr["id"] = "mgn-\\N"
+        drawing.edge_attr["id"] = "mgn-\\T-\\H"
+        return drawing
+
+    def svg(self) -> str:
+        """The picture as SVG markup to put inside a page (raises RenderError without Graphviz)."""
+        svg = render_svg(self.drawing())
+        svg = re.sub(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", "", svg, flags=re.DOTALL)
+        # The page sizes the picture itself (scaled to fit, zoomable): drop the fixed size.
+        return re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg class="mgn-svg"', svg, count=1).strip()
+
+    # ------------------------------------------------------------------ the numbers
+    def _name(self, node: Any) -> str:
+        """A node's name in the page's formulas: its label quoted, else what it is."""
+        label = getattr(node, "label", "")
+        if label:
+            return repr(label)
+        if node._prev:
+            return f"[{node._op} node]"
+        return f"[leaf {format_number(node.data, self._options.precision)}]"
+
+    def _forward_line(self, node: Any) -> str:
+        p = self._options.precision
+        op = str(node._op)
+        inputs = list(node._prev)
+        names = [self._name(c) for c in inputs]
+        values = [format_number(c.data, p) for c in inputs]
+        if op in _INFIX and len(inputs) == 2:
+            formula, numbers = f" {op} ".join(names), f" {op} ".join(values)
+        elif op.startswith("**") and len(inputs) == 1:
+            formula, numbers = f"{names[0]}{op}", f"({values[0]}){op}"
+        elif op == "neg" and len(inputs) == 1:
+            formula, numbers = f"-{names[0]}", f"-({values[0]})"
+        else:
+            more = ", …" if len(inputs) > _FORWARD_ARGS else ""
+            formula = f"{op}({', '.join(names[:_FORWARD_ARGS])}{more})"
+            numbers = f"{op}({', '.join(values[:_FORWARD_ARGS])}{more})"
+        return f"{self._name(node)} = {formula} = {numbers} = {format_number(node.data, p)}"
+
+    def _backward_lines(self, step: ChainRuleStep) -> list[str]:
+        p = self._options.precision
+        node, g = step.node, format_number(step.grad, p)
+        lines = [
+            f"{self._name(node)} (op {node._op}, grad {g}) passes its grad to its inputs: "
+            "input.grad += local derivative · grad"
+        ]
+        for term in step.terms[:_LINE_TERMS]:
+            child = self._name(term.input)
+            lines.append(
+                f"{child}.grad += ∂{self._name(node)}/∂{child} · {self._name(node)}.grad = "
+                f"{format_number(term.local, p)} · {g} = {format_number(term.contribution, p)}"
+                f"  (now {format_number(term.after, p)})"
+            )
+        if len(step.terms) > _LINE_TERMS:
+            lines.append(f"… and {len(step.terms) - _LINE_TERMS} more inputs")
+        return lines
+
+    def _panels(self, index: dict[Any, int], final: dict[Any, float]) -> dict[str, list[str]]:
+        """What the panel says about each node drawn on its own, by element id."""
+        p = self._options.precision
+        consumers: dict[Any, list[tuple[Any, float, float, float]]] = {}
+        for step in self.steps:
+            for term in step.terms:
+                use = (step.node, term.local, step.grad, term.contribution)
+                consumers.setdefault(term.input, []).append(use)
+        panels: dict[str, list[str]] = {}
+        for i, node in enumerate(self._layout.nodes):
+            element = self._layout.element_id(i)
+            if element != f"n{i}":
+                continue
+            name = self._name(node)
+            kind = f"op {node._op}" if node._prev else "leaf"
+            lines = [
+                f"{name} ({kind})",
+                f"data {format_number(node.data, p)}    grad {format_number(final[node], p)} "
+                "(after backward)",
+            ]
+            if node._prev:
+                lines.append("local derivatives:")
+                for child, local in zip(node._prev, getattr(node, "_local", ())):
+                    lines.append(f"  ∂{name}/∂{self._name(child)} = {format_number(local, p)}")
+            if node is self.root:
+                lines.append(f"grad = 1 (the output: ∂{name}/∂{name} = 1)")
+            else:
+                terms = consumers.get(node, [])
+                if not terms:
+                    lines.append("grad = 0 (nothing reads this node)")
+                else:
+                    lines.append(f"grad = Σ over the {len(terms)} uses of {name}: ∂use/∂{name} · use.grad")
+                    for user, local, g, contribution in terms[:_PANEL_TERMS]:
+                        lines.append(
+                            f"  + ∂{self._name(user)}/∂{name} · {self._name(user)}.grad = "
+                            f"{format_number(local, p)} · {format_number(g, p)} = "
+                            f"{format_number(contribution, p)}"
+                        )
+                    if len(terms) > _PANEL_TERMS:
+                        lines.append(f"  + … {len(terms) - _PANEL_TERMS} more")
+                    lines.append(f"  = {format_number(final[node], p)}")
+            panels[element] = lines
+        return panels
+
+    def _page_data(self) -> dict[str, Any]:
+        """Everything the page's script needs, as plain JSON-able data."""
+        p = self._options.precision
+        layout = self._layout
+        nodes = layout.nodes
+        index = {node: i for i, node in enumerate(nodes)}
+        drawn = [layout.element_id(i) == f"n{i}" for i in range(len(nodes))]
+        final = {node: 0.0 for node in nodes}
+        final[self.root] = 1.0
+        for step in self.steps:
+            for term in step.terms:
+                final[term.input] = term.after
+
+        spans = grad_states([step.node for step in self.steps])
+        backward = []
+        for step in self.steps:
+            i = index[step.node]
+            updates = [
+                [f"n{index[t.input]}", format_number(t.after, p)] for t in step.terms if drawn[index[t.input]]
+            ]
+            inputs = sorted({layout.element_id(index[t.input]) for t in step.terms})
+            backward.append(
+                {
+                    "el": layout.element_id(i),
+                    "op": f"n{i}op" if drawn[i] else None,
+                    "inputs": inputs,
+                    "updates": updates,
+                    "lines": self._backward_lines(step),
+                }
+            )
+        forward = []
+        for i, node in enumerate(nodes):
+            if node._prev:
+                forward.append(
+                    {
+                        "el": layout.element_id(i),
+                        "op": f"n{i}op" if drawn[i] else None,
+                        "node": f"n{i}" if drawn[i] else None,
+                        "inputs": sorted({layout.element_id(c) for c in layout.children[i]}),
+                        "lines": [self._forward_line(node)],
+                    }
+                )
+        drawn_nodes = {}
+        for i, node in enumerate(nodes):
+            if drawn[i]:
+                first, last = spans.get(node, (0, 0))
+                drawn_nodes[f"n{i}"] = {
+                    "data": format_number(node.data, p),
+                    "leaf": not node._prev,
+                    "root": node is self.root,
+                    "first": first,
+                    "last": last,
+                }
+        return {
+            "title": f"backprop explorer: {self._name(self.root)}",
+            "output": self._name(self.root),
+            "zero": format_number(0.0, p),
+            "one": format_number(1.0, p),
+            "fills": STEP_FILLS,
+            "nodes": drawn_nodes,
+            "backward": backward,
+            "forward": forward,
+            "panels": self._panels(index, final),
+        }
+
+    # ------------------------------------------------------------------ the page
+    def _fragment(self, svg: str | None, standalone: bool) -> str:
+        """The explorer as one <div> with its style and script, for a page or a notebook cell."""
+        uid = hashlib.sha1(_json_for_script(self._data).encode("utf-8")).hexdigest()[:8]
+        element_id = f"mgn-explorer-{uid}-{next(_instances)}"
+        if svg is None:
+            picture = (
+                '<p class="mgn-missing" role="alert">The graph cannot be drawn here: Graphviz is not '
+                f"available. To see it, {html.escape(INSTALL_HINT)}.</p>"
+            )
+        else:
+            picture = svg
+        config = {"id": element_id, "standalone": standalone, "hasPicture": svg is not None}
+        return (
+            f'<div class="mgn-explorer" id="{element_id}" tabindex="0">'
+            f"<style>{_asset('explore.css')}</style>"
+            '<div class="mgn-bar">'
+            '<button type="button" data-act="reset" title="back to the start (Home)">reset</button>'
+            '<button type="button" data-act="prev" title="previous step (←)">◀ back</button>'
+            '<button type="button" data-act="next" title="next step (→)">step ▶</button>'
+            '<input type="range" class="mgn-slider" min="0" max="0" value="0" aria-label="step">'
+            '<span class="mgn-counter" aria-live="polite">step 0 / 0</span>'
+            '<label class="mgn-mode"><input type="checkbox" data-act="forward"> forward pass first</label>'
+            '<span class="mgn-zoom">'
+            '<button type="button" data-act="zoomin" title="zoom in">+</button>'
+            '<button type="button" data-act="zoomout" title="zoom out">−</button>'
+            '<button type="button" data-act="fit" title="fit to the width">fit</button></span>'
+            "</div>"
+            '<div class="mgn-line" aria-live="polite"></div>'
+            f'<div class="mgn-view">{picture}</div>'
+            '<div class="mgn-panel">Point at a node to see its numbers.</div>'
+            '<p class="mgn-nojs">(The buttons need JavaScript: in Jupyter, trust the notebook or run '
+            "the cell.)</p>"
+            f'<script type="application/json" class="mgn-data">{_json_for_script(self._data)}</script>'
+            f'<script type="application/json" class="mgn-config">{_json_for_script(config)}</script>'
+            f"<script>{_asset('explore.js')}\n;mgnExplorer({json.dumps(element_id)});</script>"
+            "</div>"
+        )
+
+    def _svg_or_none(self) -> str | None:
+        try:
+            return self.svg()
+        except GraphvizMissingError:
+            return None
+
+    def _repr_html_(self) -> str:
+        """The explorer inline in Jupyter; never raises (a message says what went wrong)."""
+        try:
+            return self._fragment(self._svg_or_none(), standalone=False)
+        except RenderError as exc:
+            return f'<p class="mgn-missing">{html.escape(str(exc))}</p>'
+        except Exception as exc:  # noqa: BLE001 - display must never raise
+            problem = f"{type(exc).__name__}: {exc}"
+            return f"<p>(could not show the explorer: {html.escape(problem)})</p>"
+
+    def html(self) -> str:
+        """The explorer as a complete HTML document (raises RenderError if it cannot be drawn)."""
+        title = html.escape(str(self._data["title"]))
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            # An empty icon: without it a browser may ask a web server for /favicon.ico.
+            '<link rel="icon" href="data:,">'
+            f"<title>{title}</title>"
+            "<style>body{margin:12px;font-family:system-ui,sans-serif}"
+            "@media (prefers-color-scheme: dark){body{background:#1e1e1e;color:#ddd}}</style>"
+            f"</head><body>{self._fragment(self.svg(), standalone=True)}</body></html>\n"
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the explorer to ``path`` (an .html or .htm file) as one self-contained page.
+
+        Raises :class:`~microgradnn.viz.RenderError` if neither ``dot`` nor pygraphviz can draw
+        the graph; nothing is written then.
+        """
+        path = Path(path)
+        if path.suffix.lower() not in (".html", ".htm"):
+            shown = repr(path.suffix) if path.suffix else "no suffix"
+            raise ValueError(
+                f"save: the explorer is a web page: give an .html file, not {str(path)!r} ({shown})"
+            )
+        page = self.html()  # render first, so that a failure leaves no partial file
+        path.write_text(page, encoding="utf-8")
+        return path
