@@ -125,7 +125,7 @@ const root = document.querySelector('.mgn-explorer');
 const grads = {};
 root.querySelectorAll('g.node').forEach(g => {
   const t = g.querySelectorAll('text');
-  if (t.length >= 3) grads[g.id] = [t[t.length - 2].textContent, t[t.length - 1].textContent];
+  if (/^mgn-n\\d+$/.test(g.id)) grads[g.id] = [t[t.length - 2].textContent, t[t.length - 1].textContent];
 });
 return {
   step: root.getAttribute('data-step'),
@@ -167,6 +167,11 @@ def stepper_view(root: Value, k: int) -> tuple[str, list[tuple[str, ...]], dict[
     terms = [m.groups() for m in (CAPTION_TERM.search(line.strip()) for line in caption.split("\\l")) if m]
     grads = {f"mgn-n{i}": "grad " + format_number(g) for i, g in enumerate(stepper.grads()[n] for n in order)}
     return current, terms, grads
+
+
+def grads_by_id(root: Value, k: int) -> dict[str, str]:
+    """Every node's grad text after k steps of BackwardStepper, by the page's element id."""
+    return stepper_view(root, k)[2]
 
 
 # ----------------------------------------------------------------------------- tests
@@ -383,17 +388,61 @@ def test_the_picture_is_draw_dots_with_ids():
     assert render_svg(draw_dot(root, local_grads=True)).count("<text") == svg.count("<text")
 
 
-def test_a_summarised_graph_maps_hidden_nodes_to_their_boxes():
+def summarised_loss() -> Value:
     model = MLP(2, [4, 4, 1], seed=1)
     loss = value_sum((model(x) - 1.0) ** 2 for x in [[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]])
-    explorer = explore(loss, max_nodes=20)
+    loss.label = "loss"
+    return loss
+
+
+def test_a_summarised_graph_maps_hidden_nodes_to_their_boxes():
+    loss = summarised_loss()
+    explorer = explore(loss, max_nodes=30)
     data = explorer._data
-    assert any(step["el"].startswith("g") for step in data["backward"])
-    assert all(name.startswith("n") for name in data["nodes"])  # only records have grad texts
+    boxes = {g for g in data["groupOf"] if g is not None}
+    assert len(boxes) > 3 and data["expandable"] == sorted(boxes)[: len(data["expandable"])]
     svg = explorer.svg()
     for step in data["backward"]:
-        assert f'id="mgn&#45;{step["el"]}"' in svg  # every step highlights something drawn
+        group = data["groupOf"][step["i"]]
+        shown = f"n{step['i']}" if group is None else f"g{group}"
+        assert f'id="mgn&#45;{shown}"' in svg  # every step highlights something drawn
     assert len(data["backward"]) == len(BackwardStepper(loss))
+    # Expanding a box draws its nodes as records and leaves the other boxes as they are.
+    gi = data["expandable"][0]
+    expanded = explorer.svg(expanded=gi)
+    members = [i for i, g in enumerate(data["groupOf"]) if g == gi]
+    assert all(f'id="mgn&#45;n{i}"' in expanded for i in members)
+    assert f'id="mgn&#45;g{gi}"' not in expanded and all(
+        f'id="mgn&#45;g{other}"' in expanded for other in boxes - {gi}
+    )
+
+
+@needs_browser
+def test_clicking_a_box_expands_it_and_stepping_goes_on(browser, tmp_path):
+    loss = summarised_loss()
+    explorer = explore(loss, max_nodes=30)
+    data = explorer._data
+    path = explorer.save(tmp_path / "loss.html")
+    open_page(browser, path)
+    gi = data["expandable"][0]
+    members = [i for i, g in enumerate(data["groupOf"]) if g == gi]
+    assert not browser.find_elements("css selector", f"#mgn-n{members[0]}")
+    browser.find_element("css selector", f"#mgn-g{gi}").click()
+    assert browser.find_elements("css selector", f"#mgn-n{members[0]}")
+    assert browser.find_element("css selector", '[data-act="collapse"]').is_displayed()
+    n = len(data["backward"])
+    press(browser, "\ue014", n)  # → to the end: the expanded records show the final grads
+    grads = grads_by_id(loss, n)
+    state = page_state(browser)
+    assert state["step"] == str(n)
+    assert {name: grad for name, (_, grad) in state["records"].items()} == {
+        name: grads[name] for name in state["records"]
+    }
+    assert {f"mgn-n{i}" for i in members} <= set(state["records"])
+    browser.find_element("css selector", '[data-act="collapse"]').click()
+    assert not browser.find_elements("css selector", f"#mgn-n{members[0]}")
+    assert page_state(browser)["step"] == str(n)
+    assert severe_logs(browser) == []
 
 
 def test_the_graph_command_writes_the_explorer(tmp_path):

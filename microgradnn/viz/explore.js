@@ -10,39 +10,89 @@ function mgnExplorer(id) {
   var config = JSON.parse(root.querySelector(".mgn-config").textContent);
   root.querySelector(".mgn-nojs").style.display = "none";
 
-  var svg = root.querySelector("svg");
+  var viewBox = root.querySelector(".mgn-view");
   var slider = root.querySelector(".mgn-slider");
   var counter = root.querySelector(".mgn-counter");
   var line = root.querySelector(".mgn-line");
   var panel = root.querySelector(".mgn-panel");
   var forwardBox = root.querySelector('[data-act="forward"]');
+  var collapseButton = root.querySelector('[data-act="collapse"]');
+  var summarySvg = viewBox.querySelector("svg");
 
-  // Graphviz gives every node and edge the id "mgn-<name>" (edges "mgn-<tail>-<head>"; an input
-  // used twice gives two edges with one id), so collect them in lists.
-  var byId = {};
-  if (svg) {
+  // ---------------------------------------------------------------- the picture's parts
+  var svg = null; // the picture shown: the summary, or the one with a box expanded
+  var expanded = null; // the box drawn node by node, if any
+  var byId = {}; // "n3" -> the SVG groups with id "mgn-n3" (an input used twice: two edges)
+  var records = {}; // node index -> its record's parts
+
+  // What shows node i: its own record "n<i>", or the box "g<k>" of a big graph's summary.
+  function el(i) {
+    var g = data.groupOf[i];
+    return g === null || g === expanded ? "n" + i : "g" + g;
+  }
+  function drawn(i) { return el(i) === "n" + i; }
+  function elements(name) { return (name && byId[name]) || []; }
+
+  function attach(picture) {
+    svg = picture;
+    byId = {};
+    records = {};
+    if (!svg) return;
     svg.querySelectorAll("g.node, g.edge").forEach(function (g) {
       var name = g.id.replace(/^mgn-/, "");
       (byId[name] = byId[name] || []).push(g);
     });
+    // A record's fields are texts: label | data ... | grad ...: the last two are data and grad.
+    Object.keys(data.nodes).forEach(function (i) {
+      var g = drawn(+i) && elements("n" + i)[0];
+      if (!g) return;
+      var texts = g.querySelectorAll("text");
+      records[i] = {
+        g: g,
+        shape: g.querySelector("polygon, path, ellipse"),
+        data: texts[texts.length - 2],
+        grad: texts[texts.length - 1],
+        info: data.nodes[i]
+      };
+    });
+    var b = svg.viewBox.baseVal;
+    full = { x: b.x, y: b.y, w: b.width, h: b.height };
+    view = { x: b.x, y: b.y, w: b.width, h: b.height };
+    if (svg.getAttribute("data-listening")) return; // the summary, shown again
+    svg.setAttribute("data-listening", "1");
+    svg.querySelectorAll("g.node").forEach(function (g) {
+      var name = g.id.replace(/^mgn-/, "").replace(/op$/, "");
+      g.addEventListener("mouseenter", function () { showPanel(name); });
+      g.addEventListener("click", function () {
+        showPanel(name);
+        if (name.charAt(0) === "g") expand(+name.slice(1));
+      });
+    });
+    svg.addEventListener("wheel", onWheel, { passive: false });
+    svg.addEventListener("pointerdown", function (e) {
+      drag = { x: e.clientX, y: e.clientY, vx: view.x, vy: view.y };
+    });
   }
-  function elements(name) { return name ? byId[name] || [] : []; }
 
-  // Each drawn record's fields are texts: ... | data ... | grad ...: the last two are data and grad.
-  var records = {};
-  Object.keys(data.nodes).forEach(function (name) {
-    var g = elements(name)[0];
-    if (!g) return;
-    var texts = g.querySelectorAll("text");
-    records[name] = {
-      g: g,
-      shape: g.querySelector("polygon, path, ellipse"),
-      data: texts[texts.length - 2],
-      grad: texts[texts.length - 1],
-      info: data.nodes[name]
-    };
-  });
+  function expand(group) {
+    var template = root.querySelector('template.mgn-expansion[data-group="' + group + '"]');
+    if (!template) return;
+    expanded = group;
+    show(document.importNode(template.content.querySelector("svg"), true));
+  }
+  function collapse() {
+    expanded = null;
+    show(summarySvg);
+  }
+  function show(picture) {
+    viewBox.textContent = "";
+    viewBox.appendChild(picture);
+    collapseButton.hidden = expanded === null;
+    attach(picture);
+    render();
+  }
 
+  // ---------------------------------------------------------------- the state after k steps
   var k = 0;
   function forwardMode() { return forwardBox.checked; }
   function total() {
@@ -50,8 +100,7 @@ function mgnExplorer(id) {
     return (forwardMode() ? data.forward.length + 1 : 0) + data.backward.length;
   }
 
-  // The state after k steps: which forward steps ran, whether the grad is seeded, and how many
-  // backward steps have been applied.
+  // Which forward steps ran, whether the output's grad is seeded, how many backward steps ran.
   function state(k) {
     var nf = data.forward.length;
     if (!forwardMode()) return { computed: nf, seeded: true, back: k };
@@ -61,11 +110,11 @@ function mgnExplorer(id) {
 
   function gradsAt(s) {
     var grads = {};
-    Object.keys(records).forEach(function (name) {
-      grads[name] = s.seeded && records[name].info.root ? data.one : data.zero;
+    Object.keys(data.nodes).forEach(function (i) {
+      grads[i] = s.seeded && data.nodes[i].root ? data.one : data.zero;
     });
-    for (var i = 0; i < s.back; i++) {
-      data.backward[i].updates.forEach(function (u) { grads[u[0]] = u[1]; });
+    for (var j = 0; j < s.back; j++) {
+      data.backward[j].updates.forEach(function (u) { grads[u[0]] = u[1]; });
     }
     return grads;
   }
@@ -83,15 +132,18 @@ function mgnExplorer(id) {
     });
   }
 
+  function addClass(name, c) { elements(name).forEach(function (e) { e.classList.add(c); }); }
+
+  // Highlight step's node (record and operation), its inputs, and the edges between them.
   function mark(step) {
-    elements(step.el).concat(elements(step.op)).forEach(function (e) { e.classList.add("mgn-current"); });
-    step.inputs.forEach(function (input) {
-      elements(input).forEach(function (e) { e.classList.add("mgn-updated"); });
-      if (step.op) elements(input + "-" + step.op).forEach(function (e) { e.classList.add("mgn-edge-current"); });
+    var op = drawn(step.i) ? "n" + step.i + "op" : null;
+    addClass(el(step.i), "mgn-current");
+    addClass(op, "mgn-current");
+    step.inputs.forEach(function (c) {
+      addClass(el(c), "mgn-updated");
+      if (op) addClass(el(c) + "-" + op, "mgn-edge-current");
     });
-    if (step.op && step.node) {
-      elements(step.op + "-" + step.node).forEach(function (e) { e.classList.add("mgn-edge-current"); });
-    }
+    if (op) addClass(op + "-n" + step.i, "mgn-edge-current");
   }
 
   function showLines(lines) {
@@ -104,8 +156,9 @@ function mgnExplorer(id) {
     });
   }
 
-  var computedSet = {};
+  var computed = {};
   var grads = {};
+  var panelName = "";
   function render() {
     var n = total();
     k = Math.max(0, Math.min(k, n));
@@ -114,16 +167,14 @@ function mgnExplorer(id) {
     counter.textContent = "step " + k + " / " + n;
     root.setAttribute("data-step", String(k));
     var s = state(k);
-    computedSet = {};
-    for (var i = 0; i < s.computed; i++) {
-      if (data.forward[i].node) computedSet[data.forward[i].node] = true;
-    }
+    computed = {};
+    for (var j = 0; j < s.computed; j++) computed[data.forward[j].i] = true;
     grads = gradsAt(s);
-    Object.keys(records).forEach(function (name) {
-      var r = records[name];
-      var known = r.info.leaf || computedSet[name];
+    Object.keys(records).forEach(function (i) {
+      var r = records[i];
+      var known = r.info.leaf || computed[i];
       if (r.data) r.data.textContent = "data " + (known ? r.info.data : "?");
-      if (r.grad) r.grad.textContent = "grad " + grads[name];
+      if (r.grad) r.grad.textContent = "grad " + grads[i];
       var fill = fillState(r.info, s);
       if (r.shape) r.shape.setAttribute("fill", data.fills[fill]);
       r.g.classList.toggle("mgn-faded", s.seeded ? fill === "pending" : !known);
@@ -139,51 +190,51 @@ function mgnExplorer(id) {
     } else if (!s.seeded) {
       var f = data.forward[s.computed - 1];
       mark(f);
-      current = f.el;
+      current = el(f.i);
       lines = ["forward: " + f.lines[0]];
     } else if (s.back === 0) {
-      elements(data.backward.length ? data.backward[0].el : "").forEach(function (e) { e.classList.add("mgn-current"); });
       lines = ["Forward pass done. Backward starts: " + data.output + ".grad = 1 (∂" + data.output +
                "/∂" + data.output + " = 1)."];
     } else {
       var b = data.backward[s.back - 1];
       mark(b);
-      current = b.el;
+      current = el(b.i);
       lines = b.lines.slice();
     }
     if (k === n && n > 0) lines.push("All steps applied: every grad is now ∂output/∂node.");
     showLines(lines);
     root.setAttribute("data-current", current);
+    if (panelName) showPanel(panelName); // its "now, at step k" line follows the steps
   }
 
   function go(to) { k = to; render(); }
 
   // ---------------------------------------------------------------- the panel
   function showPanel(name) {
-    var lines = data.panels[name];
-    panel.textContent = "";
-    if (!lines) {
-      var g = elements(name)[0];
-      var title = g ? Array.prototype.map.call(g.querySelectorAll("text"), function (t) { return t.textContent; }) : [];
-      lines = title.length ? title.concat(["(a box standing for many nodes: draw_dot's summary of a big graph)"]) : [];
-    } else if (records[name]) {
+    var i = name.charAt(0) === "n" ? name.slice(1) : null;
+    var lines = i !== null && records[i] ? data.panels[i] : null;
+    if (lines) {
       lines = lines.concat(["now, at step " + k + ": data " +
-        (records[name].info.leaf || computedSet[name] ? records[name].info.data : "?") + ", grad " + grads[name]]);
+        (data.nodes[i].leaf || computed[i] ? data.nodes[i].data : "?") + ", grad " + grads[i]]);
+    } else {
+      var g = elements(name)[0];
+      if (!g) return;
+      lines = Array.prototype.map.call(g.querySelectorAll("text"), function (t) { return t.textContent; });
+      if (name.charAt(0) === "g") {
+        lines.push(data.expandable.indexOf(+name.slice(1)) >= 0
+          ? "(a box of the summary: click it to draw its nodes one by one)"
+          : "(a box of the summary, too big to draw here: use draw_dot(..., max_nodes=...) to see more)");
+      }
     }
-    lines.forEach(function (text, i) {
+    panel.textContent = "";
+    lines.forEach(function (text, j) {
       var div = document.createElement("div");
       div.textContent = text;
-      if (i === 0) div.className = "mgn-panel-title";
+      if (j === 0) div.className = "mgn-panel-title";
       panel.appendChild(div);
     });
     root.setAttribute("data-panel", name);
-  }
-  if (svg) {
-    svg.querySelectorAll("g.node").forEach(function (g) {
-      var name = g.id.replace(/^mgn-/, "").replace(/op$/, "");
-      g.addEventListener("mouseenter", function () { showPanel(name); });
-      g.addEventListener("click", function () { showPanel(name); });
-    });
+    panelName = name;
   }
 
   // ---------------------------------------------------------------- controls
@@ -195,6 +246,7 @@ function mgnExplorer(id) {
     else if (act === "zoomin") zoomBy(1.5);
     else if (act === "zoomout") zoomBy(1 / 1.5);
     else if (act === "fit") fit();
+    else if (act === "collapse") collapse();
   });
   forwardBox.addEventListener("change", function () { go(0); });
   slider.addEventListener("input", function () { go(parseInt(slider.value, 10)); });
@@ -212,9 +264,9 @@ function mgnExplorer(id) {
   root.addEventListener("mousedown", function () { if (!config.standalone) root.focus({ preventScroll: true }); });
 
   // ---------------------------------------------------------------- pan and zoom (the viewBox)
-  var box0 = svg ? svg.viewBox.baseVal : null;
-  var view = box0 ? { x: box0.x, y: box0.y, w: box0.width, h: box0.height } : null;
-  var full = view ? { x: view.x, y: view.y, w: view.w, h: view.h } : null;
+  var full = null;
+  var view = null;
+  var drag = null;
   function setView() { if (svg) svg.setAttribute("viewBox", [view.x, view.y, view.w, view.h].join(" ")); }
   function zoomBy(factor, cx, cy) {
     if (!view) return;
@@ -226,27 +278,21 @@ function mgnExplorer(id) {
     setView();
   }
   function fit() { if (view) { view = { x: full.x, y: full.y, w: full.w, h: full.h }; setView(); } }
-  if (svg) {
-    svg.addEventListener("wheel", function (e) {
-      if (!config.standalone && !e.ctrlKey && !e.metaKey) return; // let the notebook scroll
-      e.preventDefault();
-      var r = svg.getBoundingClientRect();
-      zoomBy(e.deltaY < 0 ? 1.2 : 1 / 1.2,
-             view.x + (e.clientX - r.left) / r.width * view.w, view.y + (e.clientY - r.top) / r.height * view.h);
-    }, { passive: false });
-    var drag = null;
-    svg.addEventListener("pointerdown", function (e) {
-      drag = { x: e.clientX, y: e.clientY, vx: view.x, vy: view.y };
-    });
-    window.addEventListener("pointermove", function (e) {
-      if (!drag) return;
-      var r = svg.getBoundingClientRect();
-      view.x = drag.vx - (e.clientX - drag.x) / r.width * view.w;
-      view.y = drag.vy - (e.clientY - drag.y) / r.height * view.h;
-      setView();
-    });
-    window.addEventListener("pointerup", function () { drag = null; });
+  function onWheel(e) {
+    if (!config.standalone && !e.ctrlKey && !e.metaKey) return; // let the notebook scroll
+    e.preventDefault();
+    var r = svg.getBoundingClientRect();
+    zoomBy(e.deltaY < 0 ? 1.2 : 1 / 1.2,
+           view.x + (e.clientX - r.left) / r.width * view.w, view.y + (e.clientY - r.top) / r.height * view.h);
   }
+  window.addEventListener("pointermove", function (e) {
+    if (!drag || !svg) return;
+    var r = svg.getBoundingClientRect();
+    view.x = drag.vx - (e.clientX - drag.x) / r.width * view.w;
+    view.y = drag.vy - (e.clientY - drag.y) / r.height * view.h;
+    setView();
+  });
+  window.addEventListener("pointerup", function () { drag = null; });
 
   // ---------------------------------------------------------------- light or dark
   function dark() {
@@ -259,5 +305,6 @@ function mgnExplorer(id) {
   }
   root.classList.toggle("mgn-dark", dark());
 
+  attach(summarySvg);
   render();
 }

@@ -46,6 +46,10 @@ _PANEL_TERMS = 8
 # How many arguments a forward line shows for an operation with many inputs (a neuron's dot).
 _FORWARD_ARGS = 4
 _INFIX = {"+", "-", "*", "/"}
+# A click on a box of a big graph's summary draws its nodes one by one: for boxes this small,
+# and this many of them (each is one more picture in the page).
+_EXPAND_NODES = 80
+_EXPAND_BOXES = 12
 
 # Fragments shown in one notebook get distinct element ids (a counter, so that re-running a
 # notebook gives the same output).
@@ -100,17 +104,21 @@ class Explorer:
         return f"<Explorer: {nodes} nodes, {len(self.steps)} backward steps; .save('graph.html') to keep it>"
 
     # ------------------------------------------------------------------ the picture
-    def drawing(self) -> Drawing:
-        """The drawing shown: ``draw_dot``'s, with ids the page's script finds nodes and edges by."""
-        drawing = build_drawing([self.root], self._options)
+    def drawing(self, expanded: int | None = None) -> Drawing:
+        """The drawing shown: ``draw_dot``'s, with ids the page's script finds nodes and edges by.
+
+        ``expanded``: a box of a big graph's summary to draw node by node (see :meth:`expandable`).
+        """
+        boxes = frozenset() if expanded is None else frozenset([expanded])
+        drawing = build_drawing([self.root], self._options, expanded=boxes)
         # Graphviz expands \N (node name), \T and \H (an edge's ends) in ids: n3 -> id "mgn-n3".
         drawing.node_attr["id"] = "mgn-\\N"
         drawing.edge_attr["id"] = "mgn-\\T-\\H"
         return drawing
 
-    def svg(self) -> str:
+    def svg(self, expanded: int | None = None) -> str:
         """The picture as SVG markup to put inside a page (raises RenderError without Graphviz)."""
-        svg = render_svg(self.drawing())
+        svg = render_svg(self.drawing(expanded))
         svg = re.sub(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", "", svg, flags=re.DOTALL)
         # The page sizes the picture itself (scaled to fit, zoomable): drop the fixed size.
         return re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg class="mgn-svg"', svg, count=1).strip()
@@ -161,19 +169,17 @@ class Explorer:
             lines.append(f"… and {len(step.terms) - _LINE_TERMS} more inputs")
         return lines
 
-    def _panels(self, index: dict[Any, int], final: dict[Any, float]) -> dict[str, list[str]]:
-        """What the panel says about each node drawn on its own, by element id."""
+    def _panels(self, shown: list[int], final: dict[Any, float]) -> dict[int, list[str]]:
+        """What the panel says about each node that some view draws as its own record."""
         p = self._options.precision
         consumers: dict[Any, list[tuple[Any, float, float, float]]] = {}
         for step in self.steps:
             for term in step.terms:
                 use = (step.node, term.local, step.grad, term.contribution)
                 consumers.setdefault(term.input, []).append(use)
-        panels: dict[str, list[str]] = {}
-        for i, node in enumerate(self._layout.nodes):
-            element = self._layout.element_id(i)
-            if element != f"n{i}":
-                continue
+        panels: dict[int, list[str]] = {}
+        for i in shown:
+            node = self._layout.nodes[i]
             name = self._name(node)
             kind = f"op {node._op}" if node._prev else "leaf"
             lines = [
@@ -202,87 +208,101 @@ class Explorer:
                     if len(terms) > _PANEL_TERMS:
                         lines.append(f"  + … {len(terms) - _PANEL_TERMS} more")
                     lines.append(f"  = {format_number(final[node], p)}")
-            panels[element] = lines
+            panels[i] = lines
         return panels
 
+    def expandable(self) -> list[int]:
+        """The summary's boxes that a click draws node by node (small enough to be drawn)."""
+        plan = self._layout.plan
+        if plan is None:
+            return []
+        small = [gi for gi, group in enumerate(plan.groups) if len(group.members) <= _EXPAND_NODES]
+        return small[:_EXPAND_BOXES]
+
     def _page_data(self) -> dict[str, Any]:
-        """Everything the page's script needs, as plain JSON-able data."""
+        """Everything the page's script needs, as plain JSON-able data; nodes by their index."""
         p = self._options.precision
         layout = self._layout
         nodes = layout.nodes
         index = {node: i for i, node in enumerate(nodes)}
-        drawn = [layout.element_id(i) == f"n{i}" for i in range(len(nodes))]
+        group_of = [layout.group(i) for i in range(len(nodes))]
+        expandable = self.expandable()
+        # Nodes some view draws as records: those drawn anyway and those of boxes that expand.
+        shown = {i for i, g in enumerate(group_of) if g is None}
+        for gi in expandable:
+            shown.update(layout.plan.groups[gi].members)  # type: ignore[union-attr]
         final = {node: 0.0 for node in nodes}
         final[self.root] = 1.0
         for step in self.steps:
             for term in step.terms:
                 final[term.input] = term.after
 
-        spans = grad_states([step.node for step in self.steps])
         backward = []
         for step in self.steps:
-            i = index[step.node]
             updates = [
-                [f"n{index[t.input]}", format_number(t.after, p)] for t in step.terms if drawn[index[t.input]]
+                [index[t.input], format_number(t.after, p)] for t in step.terms if index[t.input] in shown
             ]
-            inputs = sorted({layout.element_id(index[t.input]) for t in step.terms})
             backward.append(
                 {
-                    "el": layout.element_id(i),
-                    "op": f"n{i}op" if drawn[i] else None,
-                    "inputs": inputs,
+                    "i": index[step.node],
+                    "inputs": sorted({index[t.input] for t in step.terms}),
                     "updates": updates,
                     "lines": self._backward_lines(step),
                 }
             )
-        forward = []
-        for i, node in enumerate(nodes):
-            if node._prev:
-                forward.append(
-                    {
-                        "el": layout.element_id(i),
-                        "op": f"n{i}op" if drawn[i] else None,
-                        "node": f"n{i}" if drawn[i] else None,
-                        "inputs": sorted({layout.element_id(c) for c in layout.children[i]}),
-                        "lines": [self._forward_line(node)],
-                    }
-                )
-        drawn_nodes = {}
-        for i, node in enumerate(nodes):
-            if drawn[i]:
-                first, last = spans.get(node, (0, 0))
-                drawn_nodes[f"n{i}"] = {
-                    "data": format_number(node.data, p),
-                    "leaf": not node._prev,
-                    "root": node is self.root,
-                    "first": first,
-                    "last": last,
-                }
+        forward = [
+            {"i": i, "inputs": sorted(set(layout.children[i])), "lines": [self._forward_line(node)]}
+            for i, node in enumerate(nodes)
+            if node._prev
+        ]
+        spans = grad_states([step.node for step in self.steps])
+        records = {}
+        for i in sorted(shown):
+            node = nodes[i]
+            first, last = spans.get(node, (0, 0))
+            records[i] = {
+                "data": format_number(node.data, p),
+                "leaf": not node._prev,
+                "root": node is self.root,
+                "first": first,
+                "last": last,
+            }
         return {
             "title": f"backprop explorer: {self._name(self.root)}",
             "output": self._name(self.root),
             "zero": format_number(0.0, p),
             "one": format_number(1.0, p),
             "fills": STEP_FILLS,
-            "nodes": drawn_nodes,
+            "groupOf": group_of,
+            "expandable": expandable,
+            "nodes": records,
             "backward": backward,
             "forward": forward,
-            "panels": self._panels(index, final),
+            "panels": self._panels(sorted(shown), final),
         }
 
     # ------------------------------------------------------------------ the page
-    def _fragment(self, svg: str | None, standalone: bool) -> str:
+    def _pictures(self) -> tuple[str, dict[int, str]]:
+        """The main picture and, for each box that expands, the picture with it expanded."""
+        return self.svg(), {gi: self.svg(expanded=gi) for gi in self.expandable()}
+
+    def _fragment(self, pictures: tuple[str, dict[int, str]] | None, standalone: bool) -> str:
         """The explorer as one <div> with its style and script, for a page or a notebook cell."""
         uid = hashlib.sha1(_json_for_script(self._data).encode("utf-8")).hexdigest()[:8]
         element_id = f"mgn-explorer-{uid}-{next(_instances)}"
-        if svg is None:
+        if pictures is None:
             picture = (
                 '<p class="mgn-missing" role="alert">The graph cannot be drawn here: Graphviz is not '
                 f"available. To see it, {html.escape(INSTALL_HINT)}.</p>"
             )
         else:
-            picture = svg
-        config = {"id": element_id, "standalone": standalone, "hasPicture": svg is not None}
+            picture = pictures[0]
+        # The pictures with a box expanded wait, inert, in <template>s until a click on the box.
+        expansions = "".join(
+            f'<template class="mgn-expansion" data-group="{gi}">{svg}</template>'
+            for gi, svg in (pictures[1].items() if pictures else ())
+        )
+        config = {"id": element_id, "standalone": standalone, "hasPicture": pictures is not None}
         return (
             f'<div class="mgn-explorer" id="{element_id}" tabindex="0">'
             f"<style>{_asset('explore.css')}</style>"
@@ -296,10 +316,12 @@ class Explorer:
             '<span class="mgn-zoom">'
             '<button type="button" data-act="zoomin" title="zoom in">+</button>'
             '<button type="button" data-act="zoomout" title="zoom out">−</button>'
-            '<button type="button" data-act="fit" title="fit to the width">fit</button></span>'
+            '<button type="button" data-act="fit" title="fit to the width">fit</button>'
+            '<button type="button" data-act="collapse" title="back to the summary" hidden>summary</button>'
+            "</span>"
             "</div>"
             '<div class="mgn-line" aria-live="polite"></div>'
-            f'<div class="mgn-view">{picture}</div>'
+            f'<div class="mgn-view">{picture}</div>{expansions}'
             '<div class="mgn-panel">Point at a node to see its numbers.</div>'
             '<p class="mgn-nojs">(The buttons need JavaScript: in Jupyter, trust the notebook or run '
             "the cell.)</p>"
@@ -309,16 +331,16 @@ class Explorer:
             "</div>"
         )
 
-    def _svg_or_none(self) -> str | None:
+    def _pictures_or_none(self) -> tuple[str, dict[int, str]] | None:
         try:
-            return self.svg()
+            return self._pictures()
         except GraphvizMissingError:
             return None
 
     def _repr_html_(self) -> str:
         """The explorer inline in Jupyter; never raises (a message says what went wrong)."""
         try:
-            return self._fragment(self._svg_or_none(), standalone=False)
+            return self._fragment(self._pictures_or_none(), standalone=False)
         except RenderError as exc:
             return f'<p class="mgn-missing">{html.escape(str(exc))}</p>'
         except Exception as exc:  # noqa: BLE001 - display must never raise
@@ -336,7 +358,7 @@ class Explorer:
             f"<title>{title}</title>"
             "<style>body{margin:12px;font-family:system-ui,sans-serif}"
             "@media (prefers-color-scheme: dark){body{background:#1e1e1e;color:#ddd}}</style>"
-            f"</head><body>{self._fragment(self.svg(), standalone=True)}</body></html>\n"
+            f"</head><body>{self._fragment(self._pictures(), standalone=True)}</body></html>\n"
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
