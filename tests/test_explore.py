@@ -403,8 +403,8 @@ def test_a_summarised_graph_maps_hidden_nodes_to_their_boxes():
     assert len(boxes) > 3 and data["expandable"] == sorted(boxes)[: len(data["expandable"])]
     svg = explorer.svg()
     for step in data["backward"]:
-        group = data["groupOf"][step["i"]]
-        shown = f"n{step['i']}" if group is None else f"g{group}"
+        group = data["groupOf"][step[0]]
+        shown = f"n{step[0]}" if group is None else f"g{group}"
         assert f'id="mgn&#45;{shown}"' in svg  # every step highlights something drawn
     assert len(data["backward"]) == len(BackwardStepper(loss))
     # Expanding a box draws its nodes as records and leaves the other boxes as they are.

@@ -92,17 +92,61 @@ function mgnExplorer(id) {
     render();
   }
 
+  // ---------------------------------------------------------------- the steps, in words
+  // The forward pass computes the operations in index order (the nodes come inputs first).
+  var forward = [];
+  data.ops.forEach(function (op, i) { if (op) forward.push(i); });
+
+  function forwardLine(i) {
+    var op = data.ops[i];
+    var ins = data.inputs[i];
+    var names = ins.map(function (c) { return data.names[c]; });
+    var values = ins.map(function (c) { return data.values[c]; });
+    var formula, numbers;
+    if (["+", "-", "*", "/"].indexOf(op) >= 0 && ins.length === 2) {
+      formula = names.join(" " + op + " ");
+      numbers = values.join(" " + op + " ");
+    } else if (op.slice(0, 2) === "**" && ins.length === 1) {
+      formula = names[0] + op;
+      numbers = "(" + values[0] + ")" + op;
+    } else if (op === "neg" && ins.length === 1) {
+      formula = "-" + names[0];
+      numbers = "-(" + values[0] + ")";
+    } else { // a function, or an operation of many inputs (a neuron's dot): the first few
+      var more = ins.length > 4 ? ", …" : "";
+      formula = op + "(" + names.slice(0, 4).join(", ") + more + ")";
+      numbers = op + "(" + values.slice(0, 4).join(", ") + more + ")";
+    }
+    return "forward: " + data.names[i] + " = " + formula + " = " + numbers + " = " + data.values[i];
+  }
+
+  // A backward step is [node, its grad, how many inputs, [[input, local, local·grad, input's
+  // grad after], ...]] (the first four inputs and those drawn).
+  function backwardLines(step) {
+    var name = data.names[step[0]];
+    var g = step[1];
+    var lines = [name + " (op " + data.ops[step[0]] + ", grad " + g +
+                 ") passes its grad to its inputs: input.grad += local derivative · grad"];
+    step[3].slice(0, 4).forEach(function (t) {
+      var input = data.names[t[0]];
+      lines.push(input + ".grad += ∂" + name + "/∂" + input + " · " + name + ".grad = " +
+                 t[1] + " · " + g + " = " + t[2] + "  (now " + t[3] + ")");
+    });
+    if (step[2] > 4) lines.push("… and " + (step[2] - 4) + " more inputs");
+    return lines;
+  }
+
   // ---------------------------------------------------------------- the state after k steps
   var k = 0;
   function forwardMode() { return forwardBox.checked; }
   function total() {
     // In forward mode: the forward steps, then seeding the output's grad, then backward.
-    return (forwardMode() ? data.forward.length + 1 : 0) + data.backward.length;
+    return (forwardMode() ? forward.length + 1 : 0) + data.backward.length;
   }
 
   // Which forward steps ran, whether the output's grad is seeded, how many backward steps ran.
   function state(k) {
-    var nf = data.forward.length;
+    var nf = forward.length;
     if (!forwardMode()) return { computed: nf, seeded: true, back: k };
     if (k <= nf) return { computed: k, seeded: false, back: 0 };
     return { computed: nf, seeded: true, back: k - nf - 1 };
@@ -114,7 +158,7 @@ function mgnExplorer(id) {
       grads[i] = s.seeded && data.nodes[i].root ? data.one : data.zero;
     });
     for (var j = 0; j < s.back; j++) {
-      data.backward[j].updates.forEach(function (u) { grads[u[0]] = u[1]; });
+      data.backward[j][3].forEach(function (t) { if (t[0] in grads) grads[t[0]] = t[3]; });
     }
     return grads;
   }
@@ -134,16 +178,16 @@ function mgnExplorer(id) {
 
   function addClass(name, c) { elements(name).forEach(function (e) { e.classList.add(c); }); }
 
-  // Highlight step's node (record and operation), its inputs, and the edges between them.
-  function mark(step) {
-    var op = drawn(step.i) ? "n" + step.i + "op" : null;
-    addClass(el(step.i), "mgn-current");
+  // Highlight node i (record and operation), its inputs, and the edges between them.
+  function mark(i) {
+    var op = drawn(i) ? "n" + i + "op" : null;
+    addClass(el(i), "mgn-current");
     addClass(op, "mgn-current");
-    step.inputs.forEach(function (c) {
+    data.inputs[i].forEach(function (c) {
       addClass(el(c), "mgn-updated");
       if (op) addClass(el(c) + "-" + op, "mgn-edge-current");
     });
-    if (op) addClass(op + "-n" + step.i, "mgn-edge-current");
+    if (op) addClass(op + "-n" + i, "mgn-edge-current");
   }
 
   function showLines(lines) {
@@ -168,12 +212,12 @@ function mgnExplorer(id) {
     root.setAttribute("data-step", String(k));
     var s = state(k);
     computed = {};
-    for (var j = 0; j < s.computed; j++) computed[data.forward[j].i] = true;
+    for (var j = 0; j < s.computed; j++) computed[forward[j]] = true;
     grads = gradsAt(s);
     Object.keys(records).forEach(function (i) {
       var r = records[i];
       var known = r.info.leaf || computed[i];
-      if (r.data) r.data.textContent = "data " + (known ? r.info.data : "?");
+      if (r.data) r.data.textContent = "data " + (known ? data.values[i] : "?");
       if (r.grad) r.grad.textContent = "grad " + grads[i];
       var fill = fillState(r.info, s);
       if (r.shape) r.shape.setAttribute("fill", data.fills[fill]);
@@ -188,18 +232,18 @@ function mgnExplorer(id) {
         : ["Start: the output's grad is set to 1 (∂" + data.output + "/∂" + data.output +
            " = 1). Press → (or step ▶) to apply the first chain-rule step."];
     } else if (!s.seeded) {
-      var f = data.forward[s.computed - 1];
+      var f = forward[s.computed - 1];
       mark(f);
-      current = el(f.i);
-      lines = ["forward: " + f.lines[0]];
+      current = el(f);
+      lines = [forwardLine(f)];
     } else if (s.back === 0) {
       lines = ["Forward pass done. Backward starts: " + data.output + ".grad = 1 (∂" + data.output +
                "/∂" + data.output + " = 1)."];
     } else {
       var b = data.backward[s.back - 1];
-      mark(b);
-      current = el(b.i);
-      lines = b.lines.slice();
+      mark(b[0]);
+      current = el(b[0]);
+      lines = backwardLines(b);
     }
     if (k === n && n > 0) lines.push("All steps applied: every grad is now ∂output/∂node.");
     showLines(lines);
@@ -215,7 +259,7 @@ function mgnExplorer(id) {
     var lines = i !== null && records[i] ? data.panels[i] : null;
     if (lines) {
       lines = lines.concat(["now, at step " + k + ": data " +
-        (data.nodes[i].leaf || computed[i] ? data.nodes[i].data : "?") + ", grad " + grads[i]]);
+        (data.nodes[i].leaf || computed[i] ? data.values[i] : "?") + ", grad " + grads[i]]);
     } else {
       var g = elements(name)[0];
       if (!g) return;

@@ -41,11 +41,8 @@ from microgradnn.viz.stepping import ChainRuleStep, chain_rule_steps, grad_state
 __all__ = ["Explorer", "explore"]
 
 # How many inputs a step's line and how many consumers a node's panel list one by one.
-_LINE_TERMS = 4
+_LINE_TERMS = 4  # as explore.js
 _PANEL_TERMS = 8
-# How many arguments a forward line shows for an operation with many inputs (a neuron's dot).
-_FORWARD_ARGS = 4
-_INFIX = {"+", "-", "*", "/"}
 # A click on a box of a big graph's summary draws its nodes one by one: for boxes this small,
 # and this many of them (each is one more picture in the page).
 _EXPAND_NODES = 80
@@ -133,42 +130,6 @@ class Explorer:
             return f"[{node._op} node]"
         return f"[leaf {format_number(node.data, self._options.precision)}]"
 
-    def _forward_line(self, node: Any) -> str:
-        p = self._options.precision
-        op = str(node._op)
-        inputs = list(node._prev)
-        names = [self._name(c) for c in inputs]
-        values = [format_number(c.data, p) for c in inputs]
-        if op in _INFIX and len(inputs) == 2:
-            formula, numbers = f" {op} ".join(names), f" {op} ".join(values)
-        elif op.startswith("**") and len(inputs) == 1:
-            formula, numbers = f"{names[0]}{op}", f"({values[0]}){op}"
-        elif op == "neg" and len(inputs) == 1:
-            formula, numbers = f"-{names[0]}", f"-({values[0]})"
-        else:
-            more = ", …" if len(inputs) > _FORWARD_ARGS else ""
-            formula = f"{op}({', '.join(names[:_FORWARD_ARGS])}{more})"
-            numbers = f"{op}({', '.join(values[:_FORWARD_ARGS])}{more})"
-        return f"{self._name(node)} = {formula} = {numbers} = {format_number(node.data, p)}"
-
-    def _backward_lines(self, step: ChainRuleStep) -> list[str]:
-        p = self._options.precision
-        node, g = step.node, format_number(step.grad, p)
-        lines = [
-            f"{self._name(node)} (op {node._op}, grad {g}) passes its grad to its inputs: "
-            "input.grad += local derivative · grad"
-        ]
-        for term in step.terms[:_LINE_TERMS]:
-            child = self._name(term.input)
-            lines.append(
-                f"{child}.grad += ∂{self._name(node)}/∂{child} · {self._name(node)}.grad = "
-                f"{format_number(term.local, p)} · {g} = {format_number(term.contribution, p)}"
-                f"  (now {format_number(term.after, p)})"
-            )
-        if len(step.terms) > _LINE_TERMS:
-            lines.append(f"… and {len(step.terms) - _LINE_TERMS} more inputs")
-        return lines
-
     def _panels(self, shown: list[int], final: dict[Any, float]) -> dict[int, list[str]]:
         """What the panel says about each node that some view draws as its own record."""
         p = self._options.precision
@@ -237,23 +198,27 @@ class Explorer:
             for term in step.terms:
                 final[term.input] = term.after
 
-        backward = []
-        for step in self.steps:
-            updates = [
-                [index[t.input], format_number(t.after, p)] for t in step.terms if index[t.input] in shown
+        # Steps as numbers only (the page writes the sentences around them): a loss of 10,000
+        # nodes has 5,000 steps. Backward: [node, its grad, how many inputs, [[input, local,
+        # local·grad, input's grad after the step], ...]] for the inputs the page's line lists
+        # and those it draws; the forward pass visits the operations in index order.
+        backward = [
+            [
+                index[step.node],
+                format_number(step.grad, p),
+                len(step.terms),
+                [
+                    [
+                        index[t.input],
+                        format_number(t.local, p),
+                        format_number(t.contribution, p),
+                        format_number(t.after, p),
+                    ]
+                    for position, t in enumerate(step.terms)
+                    if position < _LINE_TERMS or index[t.input] in shown
+                ],
             ]
-            backward.append(
-                {
-                    "i": index[step.node],
-                    "inputs": sorted({index[t.input] for t in step.terms}),
-                    "updates": updates,
-                    "lines": self._backward_lines(step),
-                }
-            )
-        forward = [
-            {"i": i, "inputs": sorted(set(layout.children[i])), "lines": [self._forward_line(node)]}
-            for i, node in enumerate(nodes)
-            if node._prev
+            for step in self.steps
         ]
         spans = grad_states([step.node for step in self.steps])
         records = {}
@@ -261,7 +226,6 @@ class Explorer:
             node = nodes[i]
             first, last = spans.get(node, (0, 0))
             records[i] = {
-                "data": format_number(node.data, p),
                 "leaf": not node._prev,
                 "root": node is self.root,
                 "first": first,
@@ -273,11 +237,14 @@ class Explorer:
             "zero": format_number(0.0, p),
             "one": format_number(1.0, p),
             "fills": STEP_FILLS,
+            "names": [self._name(node) for node in nodes],
+            "ops": [str(node._op) if node._prev else "" for node in nodes],
+            "values": [format_number(node.data, p) for node in nodes],
+            "inputs": layout.children,
             "groupOf": group_of,
             "expandable": expandable,
             "nodes": records,
             "backward": backward,
-            "forward": forward,
             "panels": self._panels(sorted(shown), final),
         }
 
