@@ -77,8 +77,8 @@ def _asset(name: str) -> str:
 class Explorer:
     """The explorer of one graph: displays in Jupyter, ``.save(path)`` writes an HTML file.
 
-    Built by :func:`explore`. The graph is read when the Explorer is made (the numbers are a
-    snapshot); rendering happens when it is displayed or saved.
+    Built by :func:`explore`. The graph is read when the Explorer is made: later changes to
+    its Values do not show. Graphviz runs when the Explorer is displayed or saved.
     """
 
     def __init__(self, root: Any, **draw_options: Any) -> None:
@@ -92,6 +92,8 @@ class Explorer:
         self.steps: list[ChainRuleStep] = chain_rule_steps(root)
         self._layout: GraphLayout = layout_graph([root], self._options)
         self._data = self._page_data()
+        # The DOT text now (a snapshot, as the numbers above); rendered when shown.
+        self._sources = {gi: self._build(gi).source for gi in [None, *self.expandable()]}
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -106,6 +108,9 @@ class Explorer:
 
         ``expanded``: a box of a big graph's summary to draw node by node (see :meth:`expandable`).
         """
+        return self._build(expanded)
+
+    def _build(self, expanded: int | None) -> Drawing:
         boxes = frozenset() if expanded is None else frozenset([expanded])
         drawing = build_drawing([self.root], self._options, expanded=boxes)
         # Graphviz expands \N (node name), \T and \H (an edge's ends) in ids: n3 -> id "mgn-n3".
@@ -115,7 +120,9 @@ class Explorer:
 
     def svg(self, expanded: int | None = None) -> str:
         """The picture as SVG markup to put inside a page (raises RenderError without Graphviz)."""
-        svg = render_svg(self.drawing(expanded))
+        if expanded not in self._sources:
+            raise ValueError(f"svg: box {expanded!r} is not one that expands; see .expandable()")
+        svg = render_svg(self._sources[expanded])
         svg = re.sub(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", "", svg, flags=re.DOTALL)
         # The page sizes the picture itself (scaled to fit, zoomable): drop the fixed size.
         return re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg class="mgn-svg"', svg, count=1).strip()
