@@ -374,6 +374,18 @@ def test_options_are_checked_and_the_graph_is_only_read():
         explore(root, format="png")
     with pytest.raises(ValueError, match=r"\.html"):
         explorer.save("graph.svg")
+    assert explore(root)._data["fills"] is not None
+    assert explore(root, color_by="grad")._data["fills"] is None  # draw_dot's colours stay
+
+
+def test_micrograds_values_get_a_clear_error_and_a_lone_leaf_works():
+    from micrograd.engine import Value as MicrogradValue
+
+    x = MicrogradValue(2.0)
+    with pytest.raises(TypeError, match="needs microgradnn Values"):
+        explore(x * x)
+    leaf = explore(Value(3.0, label="x"))
+    assert len(leaf) == 0 and "<svg" in leaf._repr_html_()
 
 
 def test_the_picture_is_draw_dots_with_ids():
@@ -384,7 +396,7 @@ def test_the_picture_is_draw_dots_with_ids():
     # The same DOT, plus one line per kind giving nodes and edges their ids.
     assert [line for line in with_ids.splitlines() if "mgn-" not in line] == plain.splitlines()
     svg = explorer.svg()
-    assert svg.startswith("<svg") and 'id="mgn&#45;n9"' in svg and "<!--" not in svg
+    assert svg.startswith("<svg") and 'id="mgn&#45;n9"' in svg and "<!--" not in svg and "<title>" not in svg
     assert render_svg(draw_dot(root, local_grads=True)).count("<text") == svg.count("<text")
 
 
@@ -443,6 +455,30 @@ def test_clicking_a_box_expands_it_and_stepping_goes_on(browser, tmp_path):
     assert not browser.find_elements("css selector", f"#mgn-n{members[0]}")
     assert page_state(browser)["step"] == str(n)
     assert severe_logs(browser) == []
+
+
+def test_the_graph_command_refuses_step_with_a_page(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "microgradnn",
+            "graph",
+            "x*y",
+            "--at",
+            "x=1",
+            "y=2",
+            "--step",
+            "1",
+            "-o",
+            "g.html",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "--step" in result.stderr and not (tmp_path / "g.html").exists()
 
 
 def test_the_graph_command_writes_the_explorer(tmp_path):

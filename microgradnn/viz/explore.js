@@ -220,7 +220,7 @@ function mgnExplorer(id) {
       if (r.data) r.data.textContent = "data " + (known ? data.values[i] : "?");
       if (r.grad) r.grad.textContent = "grad " + grads[i];
       var fill = fillState(r.info, s);
-      if (r.shape) r.shape.setAttribute("fill", data.fills[fill]);
+      if (r.shape && data.fills) r.shape.setAttribute("fill", data.fills[fill]);
       r.g.classList.toggle("mgn-faded", s.seeded ? fill === "pending" : !known);
     });
     clearMarks();

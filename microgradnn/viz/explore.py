@@ -84,6 +84,11 @@ class Explorer:
     def __init__(self, root: Any, **draw_options: Any) -> None:
         if not is_value(root):
             raise TypeError(f"explore: root must be a Value, got {type(root).__name__}")
+        if not hasattr(root, "_local"):
+            raise TypeError(
+                "explore needs microgradnn Values (each keeps its local derivatives, which the "
+                f"steps show); got a {type(root).__module__}.{type(root).__name__}"
+            )
         if "format" in draw_options:
             raise TypeError("explore: format is not an option here (the page always shows SVG)")
         draw_options.setdefault("max_nodes", DEFAULT_MAX_NODES)
@@ -123,7 +128,9 @@ class Explorer:
         if expanded not in self._sources:
             raise ValueError(f"svg: box {expanded!r} is not one that expands; see .expandable()")
         svg = render_svg(self._sources[expanded])
-        svg = re.sub(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", "", svg, flags=re.DOTALL)
+        # Comments and <title>s name nodes by their DOT ids ("n3"): browsers would show those
+        # as tooltips, and the page's own panel says more.
+        svg = re.sub(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->|<title>.*?</title>", "", svg, flags=re.DOTALL)
         # The page sizes the picture itself (scaled to fit, zoomable): drop the fixed size.
         return re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg class="mgn-svg"', svg, count=1).strip()
 
@@ -243,7 +250,9 @@ class Explorer:
             "output": self._name(self.root),
             "zero": format_number(0.0, p),
             "one": format_number(1.0, p),
-            "fills": STEP_FILLS,
+            # The fills of BackwardStepper (how far each grad is summed), unless the user chose
+            # draw_dot's colours by role or gradient.
+            "fills": STEP_FILLS if self._options.color_by is None else None,
             "names": [self._name(node) for node in nodes],
             "ops": [str(node._op) if node._prev else "" for node in nodes],
             "values": [format_number(node.data, p) for node in nodes],
