@@ -235,6 +235,14 @@ def test_buttons_slider_reset_and_the_forward_mode(browser, tmp_path):
     assert state["step"] == "4" and state["records"]["mgn-n3"][1] == "grad 0.5000"  # x2, from x2*w2
     click("reset")
     assert page_state(browser)["step"] == "0"
+    view_box = "return document.querySelector('svg').getAttribute('viewBox')"
+    view = lambda: [float(v) for v in browser.execute_script(view_box).split()]  # noqa: E731
+    whole = view()
+    click("zoomin")
+    zoomed = view()
+    assert zoomed[2] == pytest.approx(whole[2] / 1.5) and zoomed[3] == pytest.approx(whole[3] / 1.5)
+    click("fit")
+    assert view() == whole
 
     click("forward")  # forward pass first: 5 operations, seeding, then the 5 backward steps
     state = page_state(browser)

@@ -55,9 +55,12 @@ function mgnExplorer(id) {
         info: data.nodes[i]
       };
     });
-    var b = svg.viewBox.baseVal;
-    full = { x: b.x, y: b.y, w: b.width, h: b.height };
-    view = { x: b.x, y: b.y, w: b.width, h: b.height };
+    // The whole picture, as Graphviz framed it (kept: zooming changes the viewBox).
+    if (!svg.getAttribute("data-full")) svg.setAttribute("data-full", svg.getAttribute("viewBox"));
+    var b = svg.getAttribute("data-full").split(/[\s,]+/).map(Number);
+    full = { x: b[0], y: b[1], w: b[2], h: b[3] };
+    view = { x: b[0], y: b[1], w: b[2], h: b[3] };
+    setView();
     if (svg.getAttribute("data-listening")) return; // the summary, shown again
     svg.setAttribute("data-listening", "1");
     svg.querySelectorAll("g.node").forEach(function (g) {
