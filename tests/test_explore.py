@@ -315,6 +315,27 @@ def test_a_hostile_label_is_shown_as_text(browser, tmp_path):
     assert severe_logs(browser) == []
 
 
+@needs_browser
+def test_two_explorers_in_one_notebook_page_step_separately(browser, tmp_path):
+    # As in Jupyter: fragments side by side, keys go to the one that has focus; a dark theme.
+    first, second = explore(lecture_neuron()), explore(mlp_loss())
+    page = tmp_path / "notebook.html"
+    page.write_text(
+        '<!DOCTYPE html><meta charset="utf-8"><body data-jp-theme-light="false">'
+        f"{first._repr_html_()}{second._repr_html_()}</body>",
+        encoding="utf-8",
+    )
+    open_page(browser, page)
+    explorers = browser.find_elements("css selector", ".mgn-explorer")
+    assert len(explorers) == 2 and explorers[0].get_attribute("id") != explorers[1].get_attribute("id")
+    assert all("mgn-dark" in e.get_attribute("class") for e in explorers)
+    explorers[1].find_element("css selector", '[data-act="next"]').click()  # gives it focus too
+    press(browser, "\ue014")
+    steps = [e.get_attribute("data-step") for e in explorers]
+    assert steps == ["0", "2"]
+    assert severe_logs(browser) == []
+
+
 def test_embedded_json_cannot_end_its_script_element():
     text = _json_for_script({"label": HOSTILE, "amp": "a & b", "nested": ["<!--"]})
     assert "<" not in text and ">" not in text and "&" not in text
