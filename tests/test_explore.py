@@ -336,6 +336,33 @@ def test_two_explorers_in_one_notebook_page_step_separately(browser, tmp_path):
     assert severe_logs(browser) == []
 
 
+@pytest.mark.parametrize("make", [lecture_neuron, mlp_loss], ids=["lecture-neuron", "mlp-loss"])
+def test_chain_rule_steps_end_where_backward_ends(make):
+    from microgradnn.viz.stepping import chain_rule_steps, grad_states, grads_after_steps, state_after
+
+    root = make()
+    steps = chain_rule_steps(root)
+    assert [s.number for s in steps] == list(range(1, len(steps) + 1))
+    assert [s.node for s in steps] == BackwardStepper(root).steps
+    last: dict = {}
+    for step in steps:
+        for term in step.terms:
+            assert term.contribution == term.local * step.grad
+            last[term.input] = term.after
+    root.backward()  # a fresh graph: these are exactly the engine's gradients
+    for node in topological_order(root):
+        if node is not root:
+            assert last.get(node, 0.0) == node.grad
+    spans = grad_states([s.node for s in steps])
+    for k in (0, len(steps) // 2, len(steps)):
+        grads = grads_after_steps(root, k)
+        for node, (first, last_step) in spans.items():
+            state = state_after(node, k, root, spans)
+            assert state == ("final" if k >= last_step else "partial" if k >= first else "pending")
+            if state == "pending":
+                assert grads[node] == 0.0
+
+
 def test_embedded_json_cannot_end_its_script_element():
     text = _json_for_script({"label": HOSTILE, "amp": "a & b", "nested": ["<!--"]})
     assert "<" not in text and ">" not in text and "&" not in text
