@@ -444,6 +444,24 @@ def test_micrograds_values_get_a_clear_error_and_a_lone_leaf_works():
     assert len(leaf) == 0 and "<svg" in leaf._repr_html_()
 
 
+def test_with_pip_alone_pygraphviz_draws_the_page_with_the_same_ids(tmp_path):
+    pytest.importorskip("pygraphviz")
+    code = (
+        "from microgradnn import Value\n"
+        "from microgradnn.viz import explore\n"
+        "x = Value(2.0, label='x'); y = (x * x).tanh(); y.label = 'y'\n"
+        "print(explore(y).svg())\n"
+    )
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty), "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'id="mgn&#45;n2"' in result.stdout and 'id="mgn&#45;n0&#45;n1op"' in result.stdout
+
+
 def test_the_picture_is_draw_dots_with_ids():
     root = lecture_neuron()
     explorer = explore(root, local_grads=True)
