@@ -9,7 +9,8 @@ writes into the output folder:
 - ``loss.png``: the loss (and accuracy) per epoch;
 - ``decision_boundary.png``: the regions the network assigns to each class;
 - ``neuron.svg``: the computation graph of one neuron with its data and gradients
-  (``neuron.dot``, the Graphviz source, when Graphviz is not installed).
+  (``neuron.dot``, the Graphviz source, when Graphviz is not installed);
+- ``neuron.html``: the same graph as a page to step through backpropagation in a browser.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Train an MLP on a toy 2-D dataset the way micrograd's demo does (hinge loss + L2, "
             "full-batch gradient descent), show progress, print the final loss and accuracy, and "
             "write the trained model (JSON), the loss curve and decision boundary (PNG) and the "
-            "computation graph of one neuron (SVG) into a folder."
+            "computation graph of one neuron (SVG, and an HTML page to step through it) into a folder."
         ),
         epilog=f"Everything it writes needs: {DEMO_INSTALL}",
     )
@@ -237,7 +238,7 @@ def _chosen_neuron(model: MLP, X: list) -> tuple[int, int]:
 
 
 def _write_neuron_graph(out: Path, model: MLP, X: list, written: list, skipped: list) -> None:
-    from microgradnn.viz import RenderError, draw_dot, save
+    from microgradnn.viz import RenderError, draw_dot, explore, save
 
     j, i = _chosen_neuron(model, X)
     neuron = model.layers[0].neurons[j]
@@ -251,13 +252,16 @@ def _write_neuron_graph(out: Path, model: MLP, X: list, written: list, skipped: 
         pre._prev[0].label = "w·x"
     output.backward()
     drawing = draw_dot(output)
+    explorer = explore(output)
     model.zero_grad()  # the drawing's backward added to the parameters' gradients
     try:
         written.append(save(drawing, out / "neuron.svg"))
+        written.append(explorer.save(out / "neuron.html"))
     except RenderError:
         written.append(save(drawing, out / "neuron.dot"))
         skipped.append(
-            f"neuron.svg: Graphviz is not installed, wrote its source neuron.dot instead ({DEMO_INSTALL})"
+            "neuron.svg and neuron.html: Graphviz is not installed, wrote its source neuron.dot instead "
+            f"({DEMO_INSTALL})"
         )
 
 

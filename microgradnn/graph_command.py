@@ -2,7 +2,8 @@
 
 ``microgradnn graph "tanh(x1*w1 + x2*w2 + b)" --at x1=2 x2=0 w1=-3 w2=1 b=6.88 -o neuron.svg``
 builds the expression on Values, runs backward, prints the output's value and every input's
-gradient, and writes the picture (.svg, .png or .dot by the file's suffix).
+gradient, and writes the picture (.svg, .png or .dot by the file's suffix; .html writes the
+interactive explorer of ``microgradnn.viz.explore``).
 
 The expression is *parsed* with Python's ``ast`` and interpreted node by node here; it is
 never evaluated by Python. Only numbers, names bound by ``--at``, ``+ - * / **``, unary ``-``
@@ -402,7 +403,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="the value of each variable, e.g. x=2 y=-1.5",
     )
     parser.add_argument(
-        "-o", "--output", metavar="FILE", help="write the picture here: .svg, .png or .dot (by the suffix)"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the picture here: .svg, .png or .dot (by the suffix), or .html: the interactive explorer",
     )
     parser.add_argument(
         "--local-grads", action="store_true", help="write the local derivative ∂out/∂in on each edge"
@@ -489,16 +493,21 @@ def _silence_stdout() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from microgradnn.viz import RenderError, backward_steps, draw_backward_steps, draw_dot, save
+    from microgradnn.viz import RenderError, backward_steps, draw_backward_steps, draw_dot, explore, save
     from microgradnn.viz.rendering import SAVE_FORMATS
 
     problem = _check_output_name(args.output)
     if problem:
         return _fail(problem)
     output_path = Path(args.output) if args.output else None
-    if output_path is not None and output_path.suffix.lower() not in SAVE_FORMATS:
+    page = output_path is not None and output_path.suffix.lower() in (".html", ".htm")
+    if output_path is not None and not page and output_path.suffix.lower() not in SAVE_FORMATS:
         shown = repr(output_path.suffix) if output_path.suffix else "no suffix"
-        return _fail(f"-o {args.output}: cannot tell the picture format ({shown}); use .svg, .png or .dot")
+        return _fail(
+            f"-o {args.output}: cannot tell the picture format ({shown}); use .svg, .png, .dot or .html"
+        )
+    if page and args.step is not None:
+        return _fail("--step draws one picture; the .html explorer steps through backward itself")
     try:
         expression = parse_expression(args.expression)
         bindings = parse_bindings(args.at)
@@ -526,7 +535,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.params:
             options["parameters"] = [built.inputs[p] for p in args.params]
         try:
-            if args.step is not None:
+            if page:
+                drawing = explore(out, **options)
+            elif args.step is not None:
                 drawing = draw_backward_steps(out, args.step, **options)
             else:
                 drawing = draw_dot(out, **options)
@@ -541,7 +552,10 @@ def _run(args: argparse.Namespace) -> int:
         _say("(add -o graph.svg to draw the graph)")
         return 0
     try:
-        save(drawing, output_path)
+        if page:
+            drawing.save(output_path)
+        else:
+            save(drawing, output_path)
     except RenderError as exc:
         return _fail(str(exc), 1)
     except OSError as exc:

@@ -38,12 +38,14 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
     assert "accuracy 100.0% (100/100)" in result.stdout
     assert "training" in result.stderr and "100/100" in result.stderr  # the progress bar, on stderr
     assert "training" not in result.stdout
-    for name in ("model.json", "loss.png", "decision_boundary.png", "neuron.svg"):
+    for name in ("model.json", "loss.png", "decision_boundary.png", "neuron.svg", "neuron.html"):
         assert f"microgradnn-demo/{name}" in result.stdout
     assert (out / "loss.png").read_bytes().startswith(PNG_MAGIC)
     assert (out / "decision_boundary.png").read_bytes().startswith(PNG_MAGIC)
     svg = (out / "neuron.svg").read_text()
     assert "<svg" in svg and "layers.0.neurons." in svg and "w·x" in svg
+    page = (out / "neuron.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "mgnExplorer(" in page and "'w·x'" in page
     # the saved model is the trained one: 100% on the same data, regenerated here
     model = load_model(out / "model.json")
     assert isinstance(model, MLP) and model.nouts == [16, 16, 1]
@@ -53,6 +55,7 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
         "decision_boundary.png",
         "loss.png",
         "model.json",
+        "neuron.html",
         "neuron.svg",
     ]
 
@@ -140,6 +143,7 @@ def test_other_datasets_and_options_run_end_to_end(tmp_path, args):
         "model.json",
         "loss.png",
         "decision_boundary.png",
+        "neuron.html",
         "neuron.svg",
     }
 
@@ -149,7 +153,7 @@ def test_without_matplotlib_everything_else_is_written_and_the_skip_explained(tm
     assert result.returncode == 0, result.stderr
     assert "Skipped loss.png and decision_boundary.png: matplotlib is not installed" in result.stdout
     assert "pip install 'microgradnn[demo]'" in result.stdout
-    assert {p.name for p in (tmp_path / "o").iterdir()} == {"model.json", "neuron.svg"}
+    assert {p.name for p in (tmp_path / "o").iterdir()} == {"model.json", "neuron.html", "neuron.svg"}
 
 
 def _path_without_dot(tmp_path: Path) -> dict:
@@ -168,7 +172,7 @@ def test_without_graphviz_the_dot_source_is_written_with_a_hint(tmp_path):
     assert len(notes) == 1 and "Graphviz is not installed" in notes[0] and "microgradnn[demo]" in notes[0]
     source = (tmp_path / "o" / "neuron.dot").read_text()
     assert source.lstrip().startswith("digraph") and "w·x" in source
-    assert not (tmp_path / "o" / "neuron.svg").exists()
+    assert not (tmp_path / "o" / "neuron.svg").exists() and not (tmp_path / "o" / "neuron.html").exists()
 
 
 def test_with_pip_alone_pygraphviz_renders_the_svg(tmp_path):
@@ -178,3 +182,4 @@ def test_with_pip_alone_pygraphviz_renders_the_svg(tmp_path):
     result = run("demo", "--out", "o", "--epochs", "2", "--no-progress", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "<svg" in (tmp_path / "o" / "neuron.svg").read_text()
+    assert "<svg" in (tmp_path / "o" / "neuron.html").read_text()

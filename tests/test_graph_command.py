@@ -336,7 +336,7 @@ def test_values_where_the_expression_cannot_be_computed(
 
 def test_output_file_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     status, _, err = graph(capsys, "x", "--at", "x=1", "-o", str(tmp_path / "g.jpg"))
-    assert status == 2 and "cannot tell the picture format ('.jpg'); use .svg, .png or .dot" in err
+    assert status == 2 and "cannot tell the picture format ('.jpg'); use .svg, .png, .dot or .html" in err
     status, _, err = graph(capsys, "x", "--at", "x=1", "-o", str(tmp_path / "graph"))
     assert status == 2 and "(no suffix)" in err
     status, _, err = graph(capsys, "x", "--at", "x=1", "-o", str(tmp_path / "missing" / "g.dot"))
