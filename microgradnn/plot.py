@@ -9,6 +9,7 @@ matplotlib is imported only when a plot is made, so the rest of microgradnn work
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,14 @@ from typing import Any
 
 from microgradnn.engine import Value, no_grad
 
-__all__ = ["MissingMatplotlibError", "plot_decision_boundary", "plot_loss", "plot_regression"]
+__all__ = [
+    "MissingMatplotlibError",
+    "TrainingAnimation",
+    "animate_training",
+    "plot_decision_boundary",
+    "plot_loss",
+    "plot_regression",
+]
 
 INSTALL_HINT = "pip install 'microgradnn[plot]'"
 
@@ -200,3 +208,247 @@ def plot_regression(
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     return _finish(fig, path, made)
+
+
+# ---------------------------------------------------------------------- training you can watch
+# matplotlib's HTML player takes its button icons from Font Awesome on a CDN. Offline (on a
+# slide, in an e-mail) they would be blank buttons, so the page gets plain characters instead.
+_BUTTON_TEXT = {
+    "fa-minus": "&minus;",
+    "fa-fast-backward": "|&#9664;&#9664;",
+    "fa-step-backward": "|&#9664;",
+    "fa-play fa-flip-horizontal": "&#9664;",
+    "fa-pause": "&#10074;&#10074;",
+    "fa-play": "&#9654;",
+    "fa-step-forward": "&#9654;|",
+    "fa-fast-forward": "&#9654;&#9654;|",
+    "fa-plus": "+",
+}
+_BUTTON_STYLE = "<style>.anim-buttons button { width: auto; min-width: 36px; font-size: 13px; }</style>\n"
+
+
+def _offline(fragment: str) -> str:
+    """matplotlib's animation HTML without its one network request (the icon font)."""
+    import re
+
+    fragment = re.sub(r"<link[^>]*href=\"https?://[^\"]*\"[^>]*>\s*", "", fragment)
+    fragment = re.sub(
+        r"<i class=\"fa ([^\"]*)\"></i>",
+        lambda m: _BUTTON_TEXT.get(m.group(1), m.group(1).replace("fa-", "")),
+        fragment,
+    )
+    return _BUTTON_STYLE + fragment
+
+
+class TrainingAnimation:
+    """What `animate_training` returns: the decision boundary and the loss curve, frame by frame.
+
+    In Jupyter it shows itself as a player with a slider. ``save("training.gif")`` writes a GIF,
+    ``save("training.html")`` one self-contained page (the frames are inside it; it works
+    offline), and ``to_html()`` gives the player as an HTML fragment to put into a page of your
+    own. ``figure`` is the matplotlib Figure, showing the last frame.
+    """
+
+    def __init__(self, figure: Any, draw: Any, frames: list[Any], fps: float, dpi: int, title: str) -> None:
+        self.figure = figure
+        self.frames = frames
+        self.fps = fps
+        self.dpi = dpi
+        self.title = title
+        self._draw = draw
+        self._html: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __repr__(self) -> str:
+        first, last = self.frames[0].epoch, self.frames[-1].epoch
+        return f"TrainingAnimation({len(self.frames)} frames, epochs {first}..{last}, {self.fps:g} fps)"
+
+    def _render(self, order: list[int], target: Path, writer: Any) -> None:
+        from matplotlib.animation import FuncAnimation
+
+        animation = FuncAnimation(
+            self.figure,
+            self._draw,
+            frames=order,
+            interval=1000.0 / self.fps,
+            repeat=False,
+            cache_frame_data=False,
+        )
+        animation.save(str(target), writer=writer, dpi=self.dpi)
+        self._draw(len(self.frames) - 1)  # leave the figure showing the end of training
+
+    def to_html(self) -> str:
+        """The player (frames, slider and buttons) as one HTML fragment with no external links."""
+        if self._html is None:
+            from tempfile import TemporaryDirectory
+
+            from matplotlib.animation import HTMLWriter
+
+            with TemporaryDirectory() as folder:
+                target = Path(folder, "animation.html")
+                self._render(
+                    list(range(len(self.frames))),
+                    target,
+                    HTMLWriter(fps=self.fps, embed_frames=True, default_mode="once"),
+                )
+                self._html = _offline(target.read_text(encoding="utf-8"))
+        return self._html
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``path``: a GIF (``.gif``) or a web page with the player (``.html``)."""
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix == ".gif":
+            from matplotlib.animation import PillowWriter
+
+            # Hold the last frame for about two seconds before the GIF starts again: Pillow
+            # merges the repeated frames into one with a longer duration.
+            hold = max(1, round(2 * self.fps))
+            order = list(range(len(self.frames))) + [len(self.frames) - 1] * hold
+            self._render(order, target, PillowWriter(fps=self.fps))
+        elif suffix in (".html", ".htm"):
+            from html import escape
+
+            page = (
+                f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                f"<title>{escape(self.title)}</title>\n</head>\n<body>\n{self.to_html()}\n</body>\n</html>\n"
+            )
+            target.write_text(page, encoding="utf-8")
+        else:
+            raise ValueError(f"animate_training: path must end in .gif or .html, got {str(path)!r}")
+        return target
+
+
+def animate_training(
+    history: Any,
+    X: Sequence[Sequence[float]],
+    y: Sequence[Any],
+    *,
+    path: str | os.PathLike[str] | None = None,
+    fps: float = 4.0,
+    log_scale: bool = False,
+    dpi: int = 80,
+    title: str = "Training",
+) -> TrainingAnimation:
+    """The decision boundary and the loss curve moving together, one frame per recorded epoch.
+
+    ``history`` comes from ``fit(model, X, y, ..., record_every=k)`` on 2-D data, which
+    evaluated the model on a grid every k epochs; nothing is trained or evaluated again here.
+    ``X, y`` are drawn as points on every frame. Given ``path``, the animation is also saved: a
+    GIF for ``.gif``, a self-contained web page with a slider for ``.html``. ``fps`` is frames per
+    second; ``dpi`` sets the pixel size (the figure is 9 × 3.6 inches).
+    """
+    frames = getattr(history, "frames", None)
+    if not isinstance(frames, list) or not hasattr(history, "loss"):
+        raise TypeError(
+            f"animate_training: expected the History returned by fit, got {type(history).__name__}"
+        )
+    if not frames:
+        raise ValueError(
+            "animate_training: the history has no frames; record them while training with "
+            "fit(model, X, y, ..., record_every=5)"
+        )
+    if not X or any(len(p) != 2 for p in X):
+        raise ValueError("animate_training: X must be a non-empty list of 2-D points")
+    if len(X) != len(y):
+        raise ValueError(f"animate_training: X has {len(X)} points but y has {len(y)} labels")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0.1 <= fps <= 50:
+        raise ValueError(
+            f"animate_training: fps must be a number of frames per second in 0.1..50, got {fps!r}"
+        )
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 20 <= dpi <= 600:
+        raise ValueError(f"animate_training: dpi must be an integer in 20..600, got {dpi!r}")
+    if path is not None and Path(path).suffix.lower() not in (".gif", ".html", ".htm"):
+        raise ValueError(f"animate_training: path must end in .gif or .html, got {str(path)!r}")
+    try:
+        labels = [_class_of_label(t) for t in y]
+    except ValueError as e:
+        raise ValueError(str(e).replace("plot_decision_boundary", "animate_training")) from None
+
+    plt = _pyplot()
+    fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(9.0, 3.6), dpi=dpi, width_ratios=(1.0, 1.15))
+    plt.close(fig)  # shown by the animation, never as a static figure of its own
+    xs = [float(p[0]) for p in X]
+    ys = [float(p[1]) for p in X]
+    several = isinstance(frames[0].scores[0][0], list)
+    # The classes of every frame and label, fixed for the whole run, so colours never shift.
+    classes = sorted(set(labels) | {_class_of(s) for f in frames for row in f.scores for s in row})
+    cmap = _pyplot().get_cmap("coolwarm" if len(classes) <= 2 else "Spectral")
+
+    losses = list(history.loss)
+    total = len(losses)
+    ax_loss.plot(range(1, total + 1), losses, color="0.8", linewidth=1.0, label="the whole run")
+    (so_far,) = ax_loss.plot([], [], color="tab:blue", linewidth=2.0, label="so far")
+    (now,) = ax_loss.plot([], [], "o", color="tab:red", markersize=6)
+    ax_loss.set_xlim(0, max(total, 1))
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    if log_scale:
+        ax_loss.set_yscale("log")
+    ax_loss.set_title("training loss")
+    ax_loss.grid(True, alpha=0.3)
+    ax_loss.legend(loc="upper right", fontsize=8)
+    heading = fig.suptitle("")
+
+    def draw(k: int) -> list[Any]:
+        frame = frames[k]
+        ax.clear()
+        if several:
+            grid = [[_class_of(s) for s in row] for row in frame.scores]
+            levels = [c - 0.5 for c in classes] + [classes[-1] + 0.5]
+            ax.contourf(frame.xs, frame.ys, grid, levels=levels, cmap=cmap, alpha=0.35)
+        else:
+            # Fill by the sign of the score itself, so the regions meet exactly on the line
+            # drawn where the interpolated score is 0.
+            finite = [s for row in frame.scores for s in row if math.isfinite(s)] or [0.0]
+            low, high = min(finite), max(finite)
+            ax.contourf(
+                frame.xs,
+                frame.ys,
+                frame.scores,
+                levels=[min(low, 0.0) - 1.0, 0.0, max(high, 0.0) + 1.0],
+                colors=[cmap(0.25), cmap(0.75)],
+                alpha=0.35,
+            )
+            if low < 0.0 < high:
+                ax.contour(frame.xs, frame.ys, frame.scores, levels=[0.0], colors="black", linewidths=1.2)
+        ax.scatter(
+            xs,
+            ys,
+            c=labels,
+            cmap=cmap,
+            vmin=classes[0],
+            vmax=classes[-1],
+            edgecolors="black",
+            linewidths=0.5,
+            s=22,
+        )
+        ax.set_xlim(frame.xs[0], frame.xs[-1])
+        ax.set_ylim(frame.ys[0], frame.ys[-1])
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
+        ax.set_title("decision boundary")
+        e = frame.epoch
+        so_far.set_data(range(1, e + 1), losses[:e])
+        now.set_data([e], [losses[e - 1]]) if e else now.set_data([], [])
+        parts = [f"epoch {e} of {total}" if e else f"before training (epoch 0 of {total})"]
+        if frame.loss is not None:
+            parts.append(f"loss {frame.loss:.4g}")
+        if frame.metric is not None:
+            name = getattr(history, "metric_name", None) or "metric"
+            parts.append(f"{name} {frame.metric:.0%}" if name == "accuracy" else f"{name} {frame.metric:.3g}")
+        heading.set_text(f"{title}: " + " · ".join(parts))
+        return []
+
+    draw(len(frames) - 1)
+    # Lay the figure out once, on the last frame: the axes then stay put from frame to frame.
+    fig.tight_layout()
+    animation = TrainingAnimation(fig, draw, frames, float(fps), dpi, title)
+    if path is not None:
+        animation.save(path)
+    return animation
