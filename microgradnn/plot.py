@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -212,7 +213,7 @@ def plot_regression(
 
 # ---------------------------------------------------------------------- training you can watch
 # matplotlib's HTML player takes its button icons from Font Awesome on a CDN. Offline (on a
-# slide, in an e-mail) they would be blank buttons, so the page gets plain characters instead.
+# slide, in an e-mail) those would be blank buttons, so the page gets plain characters instead.
 _BUTTON_TEXT = {
     "fa-minus": "&minus;",
     "fa-fast-backward": "|&#9664;&#9664;",
@@ -225,12 +226,13 @@ _BUTTON_TEXT = {
     "fa-plus": "+",
 }
 _BUTTON_STYLE = "<style>.anim-buttons button { width: auto; min-width: 36px; font-size: 13px; }</style>\n"
+# Colours per frame in the HTML player: the frames are flat fills, lines and text, which 64
+# colours show without a visible difference in a third of the bytes of full-colour PNGs.
+_HTML_COLOURS = 64
 
 
 def _offline(fragment: str) -> str:
     """matplotlib's animation HTML without its one network request (the icon font)."""
-    import re
-
     fragment = re.sub(r"<link[^>]*href=\"https?://[^\"]*\"[^>]*>\s*", "", fragment)
     fragment = re.sub(
         r"<i class=\"fa ([^\"]*)\"></i>",
@@ -238,6 +240,26 @@ def _offline(fragment: str) -> str:
         fragment,
     )
     return _BUTTON_STYLE + fragment
+
+
+def _smaller_frames(fragment: str) -> str:
+    """The player's embedded PNG frames re-encoded with a palette of `_HTML_COLOURS` colours."""
+    import base64
+    import io
+
+    from PIL import Image  # a dependency of matplotlib
+
+    def shrink(match: re.Match[str]) -> str:
+        # matplotlib splits the base64 text over lines ending in a backslash (JavaScript's
+        # line continuation); the frame is the text without them.
+        original = base64.b64decode(match.group(1).replace("\\\n", ""))
+        image = Image.open(io.BytesIO(original)).convert("RGB")
+        buffer = io.BytesIO()
+        image.quantize(_HTML_COLOURS, method=Image.Quantize.MEDIANCUT).save(buffer, "PNG", optimize=True)
+        smaller = buffer.getvalue() if buffer.tell() < len(original) else original
+        return f'"data:image/png;base64,{base64.b64encode(smaller).decode("ascii")}"'
+
+    return re.sub(r'"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)"', shrink, fragment)
 
 
 class TrainingAnimation:
@@ -265,19 +287,17 @@ class TrainingAnimation:
         first, last = self.frames[0].epoch, self.frames[-1].epoch
         return f"TrainingAnimation({len(self.frames)} frames, epochs {first}..{last}, {self.fps:g} fps)"
 
-    def _render(self, order: list[int], target: Path, writer: Any) -> None:
-        from matplotlib.animation import FuncAnimation
+    def _render(self, writer: Any, target: Path, hold: int = 0) -> None:
+        """Every frame into ``writer``, the last one ``hold`` more times."""
+        import matplotlib
 
-        animation = FuncAnimation(
-            self.figure,
-            self._draw,
-            frames=order,
-            interval=1000.0 / self.fps,
-            repeat=False,
-            cache_frame_data=False,
-        )
-        animation.save(str(target), writer=writer, dpi=self.dpi)
-        self._draw(len(self.frames) - 1)  # leave the figure showing the end of training
+        # A 'tight' bounding box (a common setting) would give frames of different sizes.
+        with matplotlib.rc_context({"savefig.bbox": None}), writer.saving(self.figure, str(target), self.dpi):
+            for k in range(len(self.frames)):
+                self._draw(k)
+                writer.grab_frame()
+            for _ in range(hold):
+                writer.grab_frame()
 
     def to_html(self) -> str:
         """The player (frames, slider and buttons) as one HTML fragment with no external links."""
@@ -288,12 +308,8 @@ class TrainingAnimation:
 
             with TemporaryDirectory() as folder:
                 target = Path(folder, "animation.html")
-                self._render(
-                    list(range(len(self.frames))),
-                    target,
-                    HTMLWriter(fps=self.fps, embed_frames=True, default_mode="once"),
-                )
-                self._html = _offline(target.read_text(encoding="utf-8"))
+                self._render(HTMLWriter(fps=self.fps, embed_frames=True, default_mode="once"), target)
+                self._html = _smaller_frames(_offline(target.read_text(encoding="utf-8")))
         return self._html
 
     def _repr_html_(self) -> str:
@@ -306,11 +322,9 @@ class TrainingAnimation:
         if suffix == ".gif":
             from matplotlib.animation import PillowWriter
 
-            # Hold the last frame for about two seconds before the GIF starts again: Pillow
-            # merges the repeated frames into one with a longer duration.
-            hold = max(1, round(2 * self.fps))
-            order = list(range(len(self.frames))) + [len(self.frames) - 1] * hold
-            self._render(order, target, PillowWriter(fps=self.fps))
+            # Hold the end of training for about a second and a half before the GIF starts
+            # again; Pillow merges the repeated frames into one that is shown longer.
+            self._render(PillowWriter(fps=self.fps), target, hold=max(1, round(1.5 * self.fps)))
         elif suffix in (".html", ".htm"):
             from html import escape
 
@@ -333,7 +347,7 @@ def animate_training(
     fps: float = 4.0,
     log_scale: bool = False,
     dpi: int = 80,
-    title: str = "Training",
+    title: str | None = None,
 ) -> TrainingAnimation:
     """The decision boundary and the loss curve moving together, one frame per recorded epoch.
 
@@ -341,7 +355,8 @@ def animate_training(
     evaluated the model on a grid every k epochs; nothing is trained or evaluated again here.
     ``X, y`` are drawn as points on every frame. Given ``path``, the animation is also saved: a
     GIF for ``.gif``, a self-contained web page with a slider for ``.html``. ``fps`` is frames per
-    second; ``dpi`` sets the pixel size (the figure is 9 × 3.6 inches).
+    second; ``dpi`` sets the pixel size (the figure is 9 × 3.6 inches); ``title`` goes in front
+    of each frame's heading ("epoch 25 of 100 · loss 0.0987 · accuracy 98%").
     """
     frames = getattr(history, "frames", None)
     if not isinstance(frames, list) or not hasattr(history, "loss"):
@@ -378,13 +393,14 @@ def animate_training(
     several = isinstance(frames[0].scores[0][0], list)
     # The classes of every frame and label, fixed for the whole run, so colours never shift.
     classes = sorted(set(labels) | {_class_of(s) for f in frames for row in f.scores for s in row})
-    cmap = _pyplot().get_cmap("coolwarm" if len(classes) <= 2 else "Spectral")
+    cmap = plt.get_cmap("coolwarm" if len(classes) <= 2 else "Spectral")
 
     losses = list(history.loss)
     total = len(losses)
     ax_loss.plot(range(1, total + 1), losses, color="0.8", linewidth=1.0, label="the whole run")
     (so_far,) = ax_loss.plot([], [], color="tab:blue", linewidth=2.0, label="so far")
-    (now,) = ax_loss.plot([], [], "o", color="tab:red", markersize=6)
+    # clip_on=False: the marker of the last epoch sits on the right edge of the axes.
+    (now,) = ax_loss.plot([], [], "o", color="tab:red", markersize=6, clip_on=False, zorder=3)
     ax_loss.set_xlim(0, max(total, 1))
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
@@ -394,8 +410,9 @@ def animate_training(
     ax_loss.grid(True, alpha=0.3)
     ax_loss.legend(loc="upper right", fontsize=8)
     heading = fig.suptitle("")
+    metric_name = getattr(history, "metric_name", None) or "metric"
 
-    def draw(k: int) -> list[Any]:
+    def draw(k: int) -> None:
         frame = frames[k]
         ax.clear()
         if several:
@@ -403,8 +420,9 @@ def animate_training(
             levels = [c - 0.5 for c in classes] + [classes[-1] + 0.5]
             ax.contourf(frame.xs, frame.ys, grid, levels=levels, cmap=cmap, alpha=0.35)
         else:
-            # Fill by the sign of the score itself, so the regions meet exactly on the line
-            # drawn where the interpolated score is 0.
+            # Fill by the sign of the score itself, so that the regions meet exactly on the
+            # line drawn where the interpolated score is 0. The colours are those of
+            # plot_decision_boundary.
             finite = [s for row in frame.scores for s in row if math.isfinite(s)] or [0.0]
             low, high = min(finite), max(finite)
             ax.contourf(
@@ -440,15 +458,14 @@ def animate_training(
         if frame.loss is not None:
             parts.append(f"loss {frame.loss:.4g}")
         if frame.metric is not None:
-            name = getattr(history, "metric_name", None) or "metric"
-            parts.append(f"{name} {frame.metric:.0%}" if name == "accuracy" else f"{name} {frame.metric:.3g}")
-        heading.set_text(f"{title}: " + " · ".join(parts))
-        return []
+            shown = f"{frame.metric:.0%}" if metric_name == "accuracy" else f"{frame.metric:.3g}"
+            parts.append(f"{metric_name} {shown}")
+        heading.set_text((f"{title}: " if title else "") + " · ".join(parts))
 
     draw(len(frames) - 1)
     # Lay the figure out once, on the last frame: the axes then stay put from frame to frame.
     fig.tight_layout()
-    animation = TrainingAnimation(fig, draw, frames, float(fps), dpi, title)
+    animation = TrainingAnimation(fig, draw, frames, float(fps), dpi, title or "Training")
     if path is not None:
         animation.save(path)
     return animation
