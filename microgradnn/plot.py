@@ -262,6 +262,16 @@ def _smaller_frames(fragment: str) -> str:
     return re.sub(r'"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)"', shrink, fragment)
 
 
+def _remove_contours(contours: Any) -> None:
+    from matplotlib.artist import Artist
+
+    if isinstance(contours, Artist):  # matplotlib >= 3.8
+        contours.remove()
+    else:  # before 3.8 a contour set was a list of collections
+        for collection in contours.collections:
+            collection.remove()
+
+
 class TrainingAnimation:
     """What `animate_training` returns: the decision boundary and the loss curve, frame by frame.
 
@@ -322,9 +332,9 @@ class TrainingAnimation:
         if suffix == ".gif":
             from matplotlib.animation import PillowWriter
 
-            # Hold the end of training for about a second and a half before the GIF starts
+            # Hold the end of training for about a second before the GIF starts
             # again; Pillow merges the repeated frames into one that is shown longer.
-            self._render(PillowWriter(fps=self.fps), target, hold=max(1, round(1.5 * self.fps)))
+            self._render(PillowWriter(fps=self.fps), target, hold=max(1, round(self.fps)))
         elif suffix in (".html", ".htm"):
             from html import escape
 
@@ -412,45 +422,50 @@ def animate_training(
     heading = fig.suptitle("")
     metric_name = getattr(history, "metric_name", None) or "metric"
 
+    # The points, the limits and the labels stay; each frame replaces only the boundary.
+    ax.scatter(
+        xs,
+        ys,
+        c=labels,
+        cmap=cmap,
+        vmin=classes[0],
+        vmax=classes[-1],
+        edgecolors="black",
+        linewidths=0.5,
+        s=22,
+        zorder=3,
+    )
+    ax.set_xlim(frames[0].xs[0], frames[0].xs[-1])
+    ax.set_ylim(frames[0].ys[0], frames[0].ys[-1])
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.set_title("decision boundary")
+    boundary: list[Any] = []
+
     def draw(k: int) -> None:
         frame = frames[k]
-        ax.clear()
+        while boundary:
+            _remove_contours(boundary.pop())
         if several:
             grid = [[_class_of(s) for s in row] for row in frame.scores]
             levels = [c - 0.5 for c in classes] + [classes[-1] + 0.5]
-            ax.contourf(frame.xs, frame.ys, grid, levels=levels, cmap=cmap, alpha=0.35)
+            boundary.append(ax.contourf(frame.xs, frame.ys, grid, levels=levels, cmap=cmap, alpha=0.35))
         else:
             # Fill by the sign of the score itself, so that the regions meet exactly on the
             # line drawn where the interpolated score is 0. The colours are those of
             # plot_decision_boundary.
             finite = [s for row in frame.scores for s in row if math.isfinite(s)] or [0.0]
             low, high = min(finite), max(finite)
-            ax.contourf(
-                frame.xs,
-                frame.ys,
-                frame.scores,
-                levels=[min(low, 0.0) - 1.0, 0.0, max(high, 0.0) + 1.0],
-                colors=[cmap(0.25), cmap(0.75)],
-                alpha=0.35,
+            levels = [min(low, 0.0) - 1.0, 0.0, max(high, 0.0) + 1.0]
+            colours = [cmap(0.25), cmap(0.75)]
+            boundary.append(
+                ax.contourf(frame.xs, frame.ys, frame.scores, levels=levels, colors=colours, alpha=0.35)
             )
             if low < 0.0 < high:
-                ax.contour(frame.xs, frame.ys, frame.scores, levels=[0.0], colors="black", linewidths=1.2)
-        ax.scatter(
-            xs,
-            ys,
-            c=labels,
-            cmap=cmap,
-            vmin=classes[0],
-            vmax=classes[-1],
-            edgecolors="black",
-            linewidths=0.5,
-            s=22,
-        )
-        ax.set_xlim(frame.xs[0], frame.xs[-1])
-        ax.set_ylim(frame.ys[0], frame.ys[-1])
-        ax.set_xlabel("x₁")
-        ax.set_ylabel("x₂")
-        ax.set_title("decision boundary")
+                line = ax.contour(
+                    frame.xs, frame.ys, frame.scores, levels=[0.0], colors="black", linewidths=1.2
+                )
+                boundary.append(line)
         e = frame.epoch
         so_far.set_data(range(1, e + 1), losses[:e])
         now.set_data([e], [losses[e - 1]]) if e else now.set_data([], [])
@@ -463,8 +478,12 @@ def animate_training(
         heading.set_text((f"{title}: " if title else "") + " · ".join(parts))
 
     draw(len(frames) - 1)
-    # Lay the figure out once, on the last frame: the axes then stay put from frame to frame.
-    fig.tight_layout()
+    # Lay the figure out once, on the last frame, so that the axes stay put from frame to frame.
+    # (fig.tight_layout() would leave a layout engine on the figure, and with one, every saved
+    # frame is drawn twice.)
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    TightLayoutEngine().execute(fig)
     animation = TrainingAnimation(fig, draw, frames, float(fps), dpi, title or "Training")
     if path is not None:
         animation.save(path)
