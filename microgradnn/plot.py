@@ -262,6 +262,19 @@ def _smaller_frames(fragment: str) -> str:
     return re.sub(r'"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)"', shrink, fragment)
 
 
+def _margins(scores: list[list[Any]]) -> list[tuple[int, list[list[float]]]]:
+    """For each class c, the grid of how far c's score is ahead of the best other class: > 0
+    where the model predicts c. One output (a score, class 1 where it is > 0): ``-s`` and ``s``."""
+    if not isinstance(scores[0][0], list):
+        return [(0, [[-s for s in row] for row in scores]), (1, scores)]
+    margins = []
+    for c in range(len(scores[0][0])):
+        margins.append(
+            (c, [[s[c] - max(v for i, v in enumerate(s) if i != c) for s in row] for row in scores])
+        )
+    return margins
+
+
 def _remove_contours(contours: Any) -> None:
     from matplotlib.artist import Artist
 
@@ -400,10 +413,12 @@ def animate_training(
     plt.close(fig)  # shown by the animation, never as a static figure of its own
     xs = [float(p[0]) for p in X]
     ys = [float(p[1]) for p in X]
-    several = isinstance(frames[0].scores[0][0], list)
     # The classes of every frame and label, fixed for the whole run, so colours never shift.
     classes = sorted(set(labels) | {_class_of(s) for f in frames for row in f.scores for s in row})
     cmap = plt.get_cmap("coolwarm" if len(classes) <= 2 else "Spectral")
+    # The colours plot_decision_boundary gives each class's region.
+    low, high = classes[0] - 0.5, classes[-1] + 0.5
+    colour = {c: cmap((c - low) / (high - low)) for c in classes}
 
     losses = list(history.loss)
     total = len(losses)
@@ -446,25 +461,18 @@ def animate_training(
         frame = frames[k]
         while boundary:
             _remove_contours(boundary.pop())
-        if several:
-            grid = [[_class_of(s) for s in row] for row in frame.scores]
-            levels = [c - 0.5 for c in classes] + [classes[-1] + 0.5]
-            boundary.append(ax.contourf(frame.xs, frame.ys, grid, levels=levels, cmap=cmap, alpha=0.35))
-        else:
-            # Fill by the sign of the score itself, so that the regions meet exactly on the
-            # line drawn where the interpolated score is 0. The colours are those of
-            # plot_decision_boundary.
-            finite = [s for row in frame.scores for s in row if math.isfinite(s)] or [0.0]
-            low, high = min(finite), max(finite)
-            levels = [min(low, 0.0) - 1.0, 0.0, max(high, 0.0) + 1.0]
-            colours = [cmap(0.25), cmap(0.75)]
+        for c, margin in _margins(frame.scores):
+            finite = [m for row in margin for m in row if math.isfinite(m)]
+            if not finite or max(finite) <= 0.0:
+                continue  # the class wins nowhere in this frame
+            # Class c's region is where its margin is > 0, each region drawn from the model's
+            # scores interpolated over the grid, so neighbours meet exactly on one line.
+            levels = [0.0, max(finite) + 1.0]
             boundary.append(
-                ax.contourf(frame.xs, frame.ys, frame.scores, levels=levels, colors=colours, alpha=0.35)
+                ax.contourf(frame.xs, frame.ys, margin, levels=levels, colors=[colour[c]], alpha=0.35)
             )
-            if low < 0.0 < high:
-                line = ax.contour(
-                    frame.xs, frame.ys, frame.scores, levels=[0.0], colors="black", linewidths=1.2
-                )
+            if min(finite) < 0.0:
+                line = ax.contour(frame.xs, frame.ys, margin, levels=[0.0], colors="black", linewidths=1.2)
                 boundary.append(line)
         e = frame.epoch
         so_far.set_data(range(1, e + 1), losses[:e])
