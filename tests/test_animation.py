@@ -240,3 +240,30 @@ def test_bad_animation_arguments_name_what_is_wrong(agg, moons_run, tmp_path):
     with pytest.raises(ValueError, match=r"path must end in \.gif or \.html, got '.*training\.mp4'"):
         animate_training(history, X, y, path=tmp_path / "training.mp4")
     assert not (tmp_path / "training.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    "score",
+    [lambda x: x, lambda x: [-x, x, -10.0]],  # one output; three, of which class 2 never wins
+    ids=["one output", "three outputs"],
+)
+def test_the_boundary_is_drawn_where_the_winning_class_changes(agg, score):
+    from matplotlib.contour import ContourSet
+
+    from microgradnn.plot import animate_training
+
+    # A hand-made history: the model's class is 1 right of x = 0.3, 0 left of it.
+    xs = [-1.0 + 0.25 * i for i in range(9)]
+    ys = [-1.0, 0.0, 1.0]
+    frame = BoundaryFrame(1, 0.5, 0.75, xs, ys, [[score(x - 0.3) for x in xs] for _ in ys])
+    history = History(loss=[0.5], metric=[0.75], metric_name="accuracy", frames=[frame])
+    animation = animate_training(history, [[-1.0, 0.0], [1.0, 0.0]], [-1, 1])
+    axes = animation.figure.axes[0]
+    contours = [c for c in axes.collections if isinstance(c, ContourSet)]
+    lines = [c for c in contours if not c.filled]
+    assert len([c for c in contours if c.filled]) == 2  # two regions: class 2 has none
+    assert lines
+    for line in lines:
+        for path in line.get_paths():
+            assert all(v[0] == pytest.approx(0.3) for v in path.vertices)
+    assert "epoch 1 of 1 · loss 0.5 · accuracy 75%" in animation.figure._suptitle.get_text()
