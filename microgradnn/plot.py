@@ -294,7 +294,7 @@ class TrainingAnimation:
     own. ``figure`` is the matplotlib Figure, showing the last frame.
     """
 
-    def __init__(self, figure: Any, draw: Any, frames: list[Any], fps: float, dpi: int, title: str) -> None:
+    def __init__(self, figure: Any, draw: Any, frames: list[Any], fps: int, dpi: int, title: str) -> None:
         self.figure = figure
         self.frames = frames
         self.fps = fps
@@ -308,7 +308,7 @@ class TrainingAnimation:
 
     def __repr__(self) -> str:
         first, last = self.frames[0].epoch, self.frames[-1].epoch
-        return f"TrainingAnimation({len(self.frames)} frames, epochs {first}..{last}, {self.fps:g} fps)"
+        return f"TrainingAnimation({len(self.frames)} frames, epochs {first}..{last}, {self.fps} fps)"
 
     def _render(self, writer: Any, target: Path, hold: int = 0) -> None:
         """Every frame into ``writer``, the last one ``hold`` more times."""
@@ -347,7 +347,7 @@ class TrainingAnimation:
 
             # Hold the end of training for about a second before the GIF starts
             # again; Pillow merges the repeated frames into one that is shown longer.
-            self._render(PillowWriter(fps=self.fps), target, hold=max(1, round(self.fps)))
+            self._render(PillowWriter(fps=self.fps), target, hold=self.fps)
         elif suffix in (".html", ".htm"):
             from html import escape
 
@@ -367,7 +367,7 @@ def animate_training(
     y: Sequence[Any],
     *,
     path: str | os.PathLike[str] | None = None,
-    fps: float = 4.0,
+    fps: int = 4,
     log_scale: bool = False,
     dpi: int = 80,
     title: str | None = None,
@@ -395,9 +395,9 @@ def animate_training(
         raise ValueError("animate_training: X must be a non-empty list of 2-D points")
     if len(X) != len(y):
         raise ValueError(f"animate_training: X has {len(X)} points but y has {len(y)} labels")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0.1 <= fps <= 50:
+    if isinstance(fps, bool) or not isinstance(fps, int) or not 1 <= fps <= 50:
         raise ValueError(
-            f"animate_training: fps must be a number of frames per second in 0.1..50, got {fps!r}"
+            f"animate_training: fps must be a whole number of frames per second in 1..50, got {fps!r}"
         )
     if isinstance(dpi, bool) or not isinstance(dpi, int) or not 20 <= dpi <= 600:
         raise ValueError(f"animate_training: dpi must be an integer in 20..600, got {dpi!r}")
@@ -492,7 +492,7 @@ def animate_training(
     from matplotlib.layout_engine import TightLayoutEngine
 
     TightLayoutEngine().execute(fig)
-    animation = TrainingAnimation(fig, draw, frames, float(fps), dpi, title or "Training")
+    animation = TrainingAnimation(fig, draw, frames, fps, dpi, title or "Training")
     if path is not None:
         animation.save(path)
     return animation

@@ -233,8 +233,11 @@ def test_bad_animation_arguments_name_what_is_wrong(agg, moons_run, tmp_path):
         animate_training(history, [[1.0, 2.0, 3.0]], [1])
     with pytest.raises(ValueError, match="X has 40 points but y has 39 labels"):
         animate_training(history, X, y[:-1])
-    with pytest.raises(ValueError, match="fps must be"):
-        animate_training(history, X, y, fps=0)
+    for fps in (0, 2.5, 100):
+        with pytest.raises(
+            ValueError, match=f"fps must be a whole number of frames per second in 1..50, got {fps}"
+        ):
+            animate_training(history, X, y, fps=fps)
     with pytest.raises(ValueError, match="dpi must be"):
         animate_training(history, X, y, dpi=5)
     with pytest.raises(ValueError, match=r"path must end in \.gif or \.html, got '.*training\.mp4'"):
