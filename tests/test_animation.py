@@ -270,3 +270,61 @@ def test_the_boundary_is_drawn_where_the_winning_class_changes(agg, score):
         for path in line.get_paths():
             assert all(v[0] == pytest.approx(0.3) for v in path.vertices)
     assert "epoch 1 of 1 · loss 0.5 · accuracy 75%" in animation.figure._suptitle.get_text()
+
+
+def test_the_html_player_works_in_a_browser_with_the_network_off(agg, moons_run, tmp_path):
+    """Headless Chromium (as the distribution packages it) opens the saved page offline: no
+    request, no console error, and the buttons and the slider move through the frames."""
+    import shutil
+
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
+    driver_path = shutil.which("chromedriver")
+    if browser is None or driver_path is None:
+        pytest.skip("needs chromium and chromedriver (apt install chromium chromium-driver)")
+    from microgradnn.plot import animate_training
+
+    X, y, history = moons_run
+    page = animate_training(history, X, y, dpi=40).save(tmp_path / "training.html")
+    options = webdriver.ChromeOptions()
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(argument)
+    options.binary_location = browser
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(driver_path), options=options)
+    try:
+        offline = {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0}
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
+        driver.get(page.as_uri())
+        # The player starts from a zero-delay timer after the page has loaded.
+        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.images[0].src") != "")
+        slider = driver.find_element(By.CSS_SELECTOR, "input[type=range]")
+        image = driver.find_element(By.CSS_SELECTOR, "img[id^=_anim_img]")
+        frames = re.findall(r'"(data:image/png;base64,[A-Za-z0-9+/=]+)"', page.read_text(encoding="utf-8"))
+
+        def shown() -> tuple[str | None, str | None]:
+            return slider.get_attribute("value"), image.get_attribute("src")
+
+        assert slider.get_attribute("max") == str(len(frames) - 1) == "3"
+        assert shown() == ("0", frames[0])
+        driver.find_element(By.CSS_SELECTOR, "button[title='Last frame']").click()
+        assert shown() == ("3", frames[3])
+        driver.find_element(By.CSS_SELECTOR, "button[title='Previous frame']").click()
+        assert shown() == ("2", frames[2])
+        driver.execute_script(
+            "arguments[0].value = 1; arguments[0].dispatchEvent(new Event('input'))", slider
+        )
+        assert shown() == ("1", frames[1])
+        assert driver.get_log("browser") == []
+        assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+    finally:
+        driver.quit()
