@@ -170,6 +170,9 @@ def test_each_frame_draws_its_epochs_boundary_and_loss_so_far(agg, moons_run):
 
     X, y, history = moons_run
     animation = animate_training(history, X, y, title="moons")
+    import matplotlib.pyplot as plt
+
+    assert not plt.get_fignums()  # not left open in pyplot: Jupyter shows the player, not a still
     boundary, loss_axes = animation.figure.axes
     whole, so_far, now = loss_axes.get_lines()
     assert list(whole.get_ydata()) == history.loss
