@@ -8,6 +8,7 @@ writes into the output folder:
 - ``model.json``: the trained model (load it with ``microgradnn.nn.load_model``);
 - ``loss.png``: the loss (and accuracy) per epoch;
 - ``decision_boundary.png``: the regions the network assigns to each class;
+- ``training.gif``: the decision boundary and the loss curve moving together as it trains;
 - ``neuron.svg``: the computation graph of one neuron with its data and gradients
   (``neuron.dot``, the Graphviz source, when Graphviz is not installed);
 - ``neuron.html``: the same graph as a page to step through backpropagation in a browser.
@@ -35,6 +36,9 @@ DEFAULT_SEED = 1337
 DEFAULT_LR = {"sgd": 1.0, "adam": 0.05}
 DATASET_NAMES = {"moons": "two-moons", "circles": "two-circles", "xor": "XOR", "spiral": "two-spiral"}
 DEMO_INSTALL = "pip install 'microgradnn[demo]'"
+# training.gif shows the model this many times, evenly spread over the run (plus before training):
+# enough to see the boundary move, few enough to keep the demo quick.
+GIF_FRAMES = 10
 
 
 # ---------------------------------------------------------------------- argument types
@@ -222,8 +226,12 @@ def _write_plots(
         written.append(out / "loss.png")
         plot.plot_decision_boundary(model, X, y, path=out / "decision_boundary.png")
         written.append(out / "decision_boundary.png")
+        plot.animate_training(history, X, y, path=out / "training.gif")
+        written.append(out / "training.gif")
     except plot.MissingMatplotlibError:
-        skipped.append(f"loss.png and decision_boundary.png: matplotlib is not installed ({DEMO_INSTALL})")
+        skipped.append(
+            f"loss.png, decision_boundary.png and training.gif: matplotlib is not installed ({DEMO_INSTALL})"
+        )
 
 
 def _chosen_neuron(model: MLP, X: list) -> tuple[int, int]:
@@ -300,6 +308,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         l2=args.l2,
         progress=not args.no_progress,
+        record_every=max(1, args.epochs // GIF_FRAMES),
     )
     seconds = time.perf_counter() - start
     loss, acc = evaluate(model, X, y, loss="hinge", l2=args.l2)

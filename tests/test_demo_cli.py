@@ -37,11 +37,16 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
     assert "MLP(2, [16, 16, 1]) (337 parameters) on 100 two-moons points" in result.stdout
     assert "accuracy 100.0% (100/100)" in result.stdout
     assert "training" in result.stderr and "100/100" in result.stderr  # the progress bar, on stderr
-    assert "training" not in result.stdout
-    for name in ("model.json", "loss.png", "decision_boundary.png", "neuron.svg", "neuron.html"):
+    assert "training:" not in result.stdout  # (training.gif is named there)
+    artefacts = ("model.json", "loss.png", "decision_boundary.png", "training.gif", "neuron.svg", "neuron.html")
+    for name in artefacts:
         assert f"microgradnn-demo/{name}" in result.stdout
     assert (out / "loss.png").read_bytes().startswith(PNG_MAGIC)
     assert (out / "decision_boundary.png").read_bytes().startswith(PNG_MAGIC)
+    from PIL import Image
+
+    with Image.open(out / "training.gif") as gif:  # the model before training and after every 10 epochs
+        assert gif.format == "GIF" and gif.n_frames == 11
     svg = (out / "neuron.svg").read_text()
     assert "<svg" in svg and "layers.0.neurons." in svg and "w·x" in svg
     page = (out / "neuron.html").read_text()
@@ -57,6 +62,7 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
         "model.json",
         "neuron.html",
         "neuron.svg",
+        "training.gif",
     ]
 
 
@@ -144,6 +150,7 @@ def test_other_datasets_and_options_run_end_to_end(tmp_path, args):
         "loss.png",
         "decision_boundary.png",
         "neuron.html",
+        "training.gif",
         "neuron.svg",
     }
 
@@ -151,7 +158,8 @@ def test_other_datasets_and_options_run_end_to_end(tmp_path, args):
 def test_without_matplotlib_everything_else_is_written_and_the_skip_explained(tmp_path):
     result = run("demo", "--out", "o", "--epochs", "2", "--no-progress", cwd=tmp_path, without="matplotlib")
     assert result.returncode == 0, result.stderr
-    assert "Skipped loss.png and decision_boundary.png: matplotlib is not installed" in result.stdout
+    skipped = "Skipped loss.png, decision_boundary.png and training.gif: matplotlib is not installed"
+    assert skipped in result.stdout
     assert "pip install 'microgradnn[demo]'" in result.stdout
     assert {p.name for p in (tmp_path / "o").iterdir()} == {"model.json", "neuron.html", "neuron.svg"}
 
