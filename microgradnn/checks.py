@@ -235,11 +235,11 @@ def as_matrix(
 
 
 def as_targets(
-    name: str, y: object, *, n: int | None = None, n_of: str = "X has", values_ok: bool = False
+    name: str, y: object, *, n: int | None = None, paired_with: str = "X", values_ok: bool = False
 ) -> list:
     """Labels or targets as a list with one entry per sample: a finite number each (an int
     stays an int, so class indices stay indices), or a list of finite floats each (a model
-    with several outputs). ``n`` is the number of samples they must pair with. With
+    with several outputs). ``n`` is the length of ``paired_with`` (X), which they pair with. With
     ``values_ok`` (the losses), a Value stands for its number."""
     if is_array(y):
         if y.ndim not in (1, 2):  # type: ignore[attr-defined]
@@ -250,7 +250,7 @@ def as_targets(
     items = as_list(name, y, "a list with one label per sample, or a 1-D array")
     if n is not None and len(items) != n:
         raise ValueError(
-            f"{name} has {len(items)} labels but {n_of} {n} samples; they must pair up one to one"
+            f"{name} has {len(items)} entries but {paired_with} has {n}; they must pair up one to one"
         )
     if not items:
         raise ValueError(f"{name} is empty: it needs at least one label")
