@@ -235,12 +235,18 @@ def as_matrix(
 
 
 def as_targets(
-    name: str, y: object, *, n: int | None = None, paired_with: str = "X", values_ok: bool = False
+    name: str,
+    y: object,
+    *,
+    n: int | None = None,
+    paired_with: str = "X",
+    values_ok: bool = False,
+    item: str = "label",
 ) -> list:
     """Labels or targets as a list with one entry per sample: a finite number each (an int
     stays an int, so class indices stay indices), or a list of finite floats each (a model
     with several outputs). ``n`` is the length of ``paired_with`` (X), which they pair with. With
-    ``values_ok`` (the losses), a Value stands for its number."""
+    ``values_ok`` (the losses), a Value stands for its number. ``item`` names one entry in errors."""
     if is_array(y):
         if y.ndim not in (1, 2):  # type: ignore[attr-defined]
             raise ValueError(
@@ -253,7 +259,7 @@ def as_targets(
             f"{name} has {len(items)} entries but {paired_with} has {n}; they must pair up one to one"
         )
     if not items:
-        raise ValueError(f"{name} is empty: it needs at least one label")
+        raise ValueError(f"{name} is empty: it needs at least one {item}")
     out: list = []
     for i, t in enumerate(items):
         if values_ok and _is_value(t):
@@ -262,10 +268,10 @@ def as_targets(
             entries = as_list(name, t)
             if values_ok:
                 entries = [v.data if _is_value(v) else v for v in entries]
-            out.append([_finite_number(v, name, f"label {i}, entry {j}") for j, v in enumerate(entries)])
+            out.append([_finite_number(v, name, f"{item} {i}, entry {j}") for j, v in enumerate(entries)])
         elif isinstance(t, Integral) and not isinstance(t, bool):
             out.append(int(t))
-            _finite_number(t, name, f"label {i}")  # an int too large for a float
+            _finite_number(t, name, f"{item} {i}")  # an int too large for a float
         else:
-            out.append(_finite_number(t, name, f"label {i}"))
+            out.append(_finite_number(t, name, f"{item} {i}"))
     return out

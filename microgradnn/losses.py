@@ -68,7 +68,9 @@ def _checked_batch(what: str, name: str, predictions: Any, targets: Any, reducti
             f"{what}({name}) must be a list with one entry per sample, got a single Value; wrap it in a list"
         )
     predictions = as_list(f"{what}({name})", predictions)
-    targets = as_targets(f"{what}(targets)", targets, n=len(predictions), paired_with=name, values_ok=True)
+    targets = as_targets(
+        f"{what}(targets)", targets, n=len(predictions), paired_with=name, values_ok=True, item="target"
+    )
     return predictions, targets
 
 

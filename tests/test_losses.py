@@ -258,11 +258,19 @@ def test_registry_names_and_tasks():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: mse(values([1, 2]), [1]), ValueError, "2 predictions but 1 targets"),
-        (lambda: mse([], []), ValueError, "at least one sample"),
-        (lambda: mse(values([1]), [1], reduction="avg"), ValueError, "reduction must be"),
+        (lambda: mse(values([1, 2]), [1]), ValueError, "has 1 entries but predictions has 2"),
+        (lambda: mse([], []), ValueError, "at least one target"),
+        (
+            lambda: mse(values([1]), [1], reduction="avg"),
+            ValueError,
+            r"mse\(reduction\) must be one of 'mean', 'sum'",
+        ),
         (lambda: mse(Value(1.0), [1.0]), TypeError, "one entry per sample"),
-        (lambda: mse(values([1]), ["a"]), TypeError, "must be a number"),
+        (
+            lambda: mse(values([1]), ["a"]),
+            TypeError,
+            r"mse\(targets\): target 0 must be a real number, got str",
+        ),
         (lambda: mse([values([1, 2])], [[1.0]]), ValueError, "target must be a list of 2"),
         (lambda: hinge(values([1]), [0.5]), ValueError, "binary label"),
         (lambda: binary_cross_entropy_with_logits(values([1]), [2]), ValueError, "0/1"),
