@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 
+# Python ints up to this size convert to a float without overflow.
+_FLOAT_INT = 2**1023
+
+
 def describe(x: object, limit: int = 60) -> str:
     """``type: repr`` of a value, the repr cut to ``limit`` characters (a huge list stays short)."""
     try:
@@ -262,6 +266,11 @@ def as_targets(
         raise ValueError(f"{name} is empty: it needs at least one {item}")
     out: list = []
     for i, t in enumerate(items):
+        # The common case first, cheaply: the losses check their targets on every call.
+        kind = type(t)
+        if (kind is float and math.isfinite(t)) or (kind is int and -_FLOAT_INT <= t <= _FLOAT_INT):
+            out.append(t)
+            continue
         if values_ok and _is_value(t):
             t = t.data  # type: ignore[attr-defined]
         if is_array(t) or (isinstance(t, Sequence) and not isinstance(t, (str, bytes))):

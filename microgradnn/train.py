@@ -159,7 +159,7 @@ def _metric_arguments(where: str, outputs: Any, targets: Any) -> tuple[list, lis
     if not outputs:
         raise ValueError(f"{where}(outputs) is empty: no samples to score")
     for i, out in enumerate(outputs):
-        if not (isinstance(out, (Value, list, tuple)) or is_real(out)):
+        if type(out) is not float and not (isinstance(out, (Value, list, tuple)) or is_real(out)):
             raise TypeError(
                 f"{where}(outputs): output {i} must be a Value, a number or a list, got {describe(out)}"
             )
