@@ -241,18 +241,26 @@ def test_bad_arguments_are_named() -> None:
         draw_dot([v, "x"])
     with pytest.raises(ValueError, match="list of roots is empty"):
         draw_dot([])
-    with pytest.raises(ValueError, match="rankdir must be one of"):
+    with pytest.raises(
+        ValueError, match=r"draw_dot\(rankdir\) must be one of 'LR', 'RL', 'TB', 'BT', got 'XY'"
+    ):
         draw_dot(v, rankdir="XY")
     with pytest.raises(ValueError, match="unknown format 'jpgg'"):
         draw_dot(v, format="jpgg")
-    with pytest.raises(ValueError, match="color_by must be"):
+    with pytest.raises(ValueError, match=r"draw_dot\(color_by\) must be one of 'role', 'grad'"):
         draw_dot(v, color_by="rainbow")
-    with pytest.raises(ValueError, match="max_nodes must be an integer"):
+    with pytest.raises(ValueError, match=r"draw_dot\(max_nodes\) must be >= 2, got 0"):
         draw_dot(v, max_nodes=0)
-    with pytest.raises(ValueError, match="precision must be"):
+    with pytest.raises(ValueError, match=r"draw_dot\(precision\) must be in \[0, 17\], got -1"):
         draw_dot(v, precision=-1)
-    with pytest.raises(TypeError, match="parameters must be Values"):
+    with pytest.raises(TypeError, match=r"draw_dot\(parameters\): entry 0 must be a Value, got float"):
         draw_dot(v, parameters=[1.0])
+    with pytest.raises(TypeError, match=r"draw_dot\(parameters\) must be a list of Values .*, got int: 5"):
+        draw_dot(v, parameters=5)
+    with pytest.raises(TypeError, match=r"draw_dot\(max_nodes\) must be an integer, got str"):
+        draw_dot(v, max_nodes="50")
+    with pytest.raises(TypeError, match=r"draw_dot\(local_grads\) must be True or False, got int: 1"):
+        draw_dot(v, local_grads=1)
 
 
 def test_numbers_are_formatted_as_micrograd_except_where_that_would_mislead() -> None:
