@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from microgradnn._seeding import random_source
+from microgradnn.checks import check_int
 from microgradnn.engine import Number, Value, dot, gc_paused, no_grad
 
 # The fast forward pass of `Layer` and `MLP` builds the very node ``dot(w, x)`` builds, directly
@@ -100,9 +101,7 @@ def _check_activation(name: object, what: str) -> str:
 
 
 def _check_count(n: object, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
-    return n
+    return check_int(what, n, lo=1)
 
 
 def _init_bound(init: str, nin: int, fan_out: int) -> float:

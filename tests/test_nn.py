@@ -267,8 +267,8 @@ def test_wrong_inputs_raise_clear_errors():
         (lambda: MLP(2, [1], output_activation="softmax"), "unknown activation"),
         (lambda: MLP(2, [1], init="normal"), "unknown init"),
         (lambda: MLP(2, [1], seed=1, rng=random.Random(1)), "either seed or rng"),
-        (lambda: Neuron(2.5), "positive integer"),
-        (lambda: Layer(2, True), "positive integer"),
+        (lambda: Neuron(2.5), r"Neuron\(nin\) must be an integer, got float: 2\.5"),
+        (lambda: Layer(2, True), r"Layer\(nout\) must be an integer, got bool: True"),
     ],
 )
 def test_bad_constructor_arguments_are_named(make, message):
