@@ -604,8 +604,12 @@ def test_stepper_navigation_and_errors() -> None:
     assert "image/svg+xml" in stepper._repr_mimebundle_()
     with pytest.raises(ValueError, match="has 5 steps, so k must be in 0..5, got 6"):
         stepper.goto(6)
-    with pytest.raises(ValueError, match="non-negative integer"):
+    with pytest.raises(
+        ValueError, match=r"BackwardStepper.step\(n\), the number of steps, must be >= 0, got -1"
+    ):
         stepper.step(-1)
+    with pytest.raises(TypeError, match=r"BackwardStepper.goto\(k\) must be an integer, got float: 1\.0"):
+        stepper.goto(1.0)
     with pytest.raises(TypeError, match="expected a Value"):
         BackwardStepper([nodes["o"]])
     with pytest.raises(ValueError, match="k must be in 0..5"):

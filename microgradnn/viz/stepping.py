@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from microgradnn.checks import check_int
 from microgradnn.engine import topological_order
 from microgradnn.viz.drawing import (
     DEFAULT_MAX_NODES,
@@ -60,8 +61,7 @@ def _replay(root: Any, steps: list[Any], k: int) -> dict[Any, float]:
 
 
 def _check_k(k: Any, total: int, where: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"{where}: the number of steps must be an integer, got {type(k).__name__}")
+    k = check_int(f"{where}(k)", k)
     if not 0 <= k <= total:
         raise ValueError(
             f"{where}: this graph's backward has {total} steps, so k must be in 0..{total}, got {k}"
@@ -115,17 +115,17 @@ class BackwardStepper:
 
     def step(self, n: int = 1) -> Drawing:
         """Apply the next ``n`` steps (stopping at the end) and return the drawing."""
-        self.k = min(len(self.steps), self.k + _check_count(n, "step"))
+        self.k = min(len(self.steps), self.k + _check_count(n, "BackwardStepper.step"))
         return self.draw()
 
     def back(self, n: int = 1) -> Drawing:
         """Undo the last ``n`` steps (stopping at the start) and return the drawing."""
-        self.k = max(0, self.k - _check_count(n, "back"))
+        self.k = max(0, self.k - _check_count(n, "BackwardStepper.back"))
         return self.draw()
 
     def goto(self, k: int) -> Drawing:
         """Jump to the state after ``k`` steps and return the drawing."""
-        self.k = _check_k(k, len(self.steps), "goto")
+        self.k = _check_k(k, len(self.steps), "BackwardStepper.goto")
         return self.draw()
 
     def reset(self) -> Drawing:
@@ -192,9 +192,7 @@ class BackwardStepper:
 
 
 def _check_count(n: Any, where: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"{where}: the number of steps must be a non-negative integer, got {n!r}")
-    return n
+    return check_int(f"{where}(n), the number of steps,", n, lo=0)
 
 
 def draw_backward_steps(root: Any, k: int, **draw_options: Any) -> Drawing:
