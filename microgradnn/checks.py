@@ -160,7 +160,7 @@ def as_list(name: str, x: object, what: str = "a list with one entry per sample"
     of samples."""
     if is_array(x):
         if x.ndim == 0:  # type: ignore[attr-defined]
-            raise TypeError(f"{name} must be {what}, got a 0-d array")
+            raise TypeError(f"{name} must be {what}, got {describe(x)}")
         return x.tolist()  # type: ignore[attr-defined]
     if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
         raise TypeError(f"{name} must be {what}, got {describe(x)}")
@@ -200,12 +200,12 @@ def as_matrix(
     X: object,
     *,
     width: int | None = None,
-    width_of: str = "the model takes",
+    width_of: str = "",
 ) -> list[list[float]]:
     """Samples as a list of rows of finite floats.
 
     ``X`` is a list of rows (lists, tuples or 1-D arrays) or a 2-D array. Every row must have
-    the same length, ``width`` if given (``width_of`` says whose: "the model takes 2 inputs").
+    the same length, ``width`` if given (``width_of`` says why: "the model takes 2 inputs").
     Errors name the row, and the sample and column of a NaN or infinity.
     """
     if is_array(X):
@@ -232,7 +232,7 @@ def as_matrix(
             if expected == 0:
                 raise ValueError(f"{name}: row {i} is empty; every sample needs at least one feature")
         elif len(row) != expected:
-            whose = f"{width_of} {expected}" if width is not None else f"row 0 has {expected}"
+            whose = (width_of or f"{expected} are expected") if width is not None else f"row 0 has {expected}"
             raise ValueError(f"{name}: row {i} has {len(row)} features, but {whose}")
         matrix.append([_finite_number(v, name, f"sample {i}, column {j}") for j, v in enumerate(row)])
     return matrix
@@ -273,7 +273,8 @@ def as_targets(
             continue
         if values_ok and _is_value(t):
             t = t.data  # type: ignore[attr-defined]
-        if is_array(t) or (isinstance(t, Sequence) and not isinstance(t, (str, bytes))):
+        # (numpy's scalars look like arrays too, of 0 dimensions)
+        if (is_array(t) and t.ndim > 0) or (isinstance(t, Sequence) and not isinstance(t, (str, bytes))):  # type: ignore[attr-defined]
             entries = as_list(name, t)
             if values_ok:
                 entries = [v.data if _is_value(v) else v for v in entries]

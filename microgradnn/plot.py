@@ -130,7 +130,7 @@ def plot_decision_boundary(
     argmax (class indices). The model is evaluated on a ``resolution`` × ``resolution`` grid
     without recording a graph.
     """
-    X = as_matrix("plot_decision_boundary(X)", X, width=2, width_of="2-D points have")
+    X = as_matrix("plot_decision_boundary(X)", X, width=2, width_of="the points must be 2-D")
     y = as_targets("plot_decision_boundary(y)", y, n=len(X))
     resolution = check_int("plot_decision_boundary(resolution)", resolution, lo=2, hi=1000)
     padding = check_real("plot_decision_boundary(padding)", padding, lo=0.0)
@@ -185,7 +185,7 @@ def plot_regression(
     title: str = "Fit",
 ) -> Any:
     """A 1-D regression: the samples and the model's curve over their range."""
-    X = as_matrix("plot_regression(X)", X, width=1, width_of="1-D samples have")
+    X = as_matrix("plot_regression(X)", X, width=1, width_of="the samples must be 1-D")
     y = as_targets("plot_regression(y)", y, n=len(X))
     points = check_int("plot_regression(points)", points, lo=2)
     fig, ax, made = _new_axes(ax, (6.4, 4.0))

@@ -246,7 +246,9 @@ def test_the_decision_boundary_shows_the_models_classes(agg):
     negative, positive = (path.vertices[:, 0] for path in fig.axes[0].collections[0].get_paths())
     assert negative.min() == -1.0 and 0.0 < negative.max() < 0.2
     assert 0.0 < positive.min() < 0.2 and positive.max() == 1.0
-    with pytest.raises(ValueError, match="2-D points"):
+    with pytest.raises(
+        ValueError, match=r"plot_decision_boundary\(X\): row 0 has 3 features, but the points must be 2-D"
+    ):
         plot_decision_boundary(LeftRight(), [[1.0, 2.0, 3.0]], [1])
     with pytest.raises(ValueError, match="resolution"):
         plot_decision_boundary(LeftRight(), [[1.0, 2.0]], [1], resolution=1)
