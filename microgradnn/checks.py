@@ -119,12 +119,17 @@ def _check_range(
     if low_ok and high_ok:
         return
     if hi is None:
-        need = f"{'>' if lo_open else '>='} {lo:g}"
+        need = f"{'>' if lo_open else '>='} {_bound(lo)}"
     elif lo is None:
-        need = f"{'<' if hi_open else '<='} {hi:g}"
+        need = f"{'<' if hi_open else '<='} {_bound(hi)}"
     else:
-        need = f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        need = f"in {'(' if lo_open else '['}{_bound(lo)}, {_bound(hi)}{')' if hi_open else ']'}"
     raise ValueError(f"{name} must be {need}, got {value!r}")
+
+
+def _bound(b: float) -> str:
+    """A range's end as people write it: 10000000 and 0, but 0.5 and 1e-08."""
+    return str(int(b)) if float(b).is_integer() and abs(b) < 1e16 else f"{b:g}"
 
 
 def check_bool(name: str, x: object) -> bool:

@@ -48,8 +48,13 @@ __all__ = [
 Dataset = tuple[list[list[float]], list]
 
 
+#: The most samples (and, for `make_blobs`, numbers in X) a generator makes: beyond this a
+#: typo such as ``10**9`` would fill the memory for minutes before failing.
+MAX_SIZE = 10_000_000
+
+
 def _count(n: object, what: str, minimum: int = 1) -> int:
-    return check_int(what, n, lo=minimum)
+    return check_int(what, n, lo=minimum, hi=MAX_SIZE)
 
 
 def _nonneg(x: object, what: str) -> float:
@@ -152,6 +157,10 @@ def make_blobs(
     if isinstance(centers, Integral) and not isinstance(centers, bool):
         k = _count(centers, "make_blobs(centers)", 2)
         d = _count(n_features, "make_blobs(n_features)")
+        if n * d > MAX_SIZE:
+            raise ValueError(
+                f"make_blobs(n_samples) × make_blobs(n_features) = {n} × {d} is more than {MAX_SIZE} numbers"
+            )
         box = as_list("make_blobs(center_box)", center_box, "a pair (low, high)")
         if len(box) != 2:
             raise ValueError(f"make_blobs(center_box) must be a pair (low, high), got {len(box)} numbers")

@@ -303,16 +303,16 @@ def l2_penalty(parameters: Iterable[Value], alpha: float = 1e-4) -> Value:
     """
     if hasattr(parameters, "parameters"):
         parameters = parameters.parameters()
-    if isinstance(parameters, Value) or not isinstance(parameters, Iterable):
+    if isinstance(parameters, (Value, str, bytes)) or not isinstance(parameters, Iterable):
         raise TypeError(
             f"l2_penalty(parameters) must be a list of Values or a Module, got {describe(parameters)}"
         )
     params = list(parameters)
     if not params:
-        raise ValueError("l2_penalty: needs at least one parameter")
-    for p in params:
+        raise ValueError("l2_penalty(parameters) is empty: it needs at least one parameter")
+    for i, p in enumerate(params):
         if not isinstance(p, Value):
-            raise TypeError(f"l2_penalty: every parameter must be a Value, got {type(p).__name__}")
+            raise TypeError(f"l2_penalty(parameters): entry {i} must be a Value, got {describe(p)}")
     alpha = check_real("l2_penalty(alpha)", alpha, lo=0.0)
     return dot(params, params) * alpha
 
