@@ -251,13 +251,15 @@ def as_targets(
     paired_with: str = "X",
     values_ok: bool = False,
     item: str = "label",
+    nested: bool = True,
 ) -> list:
     """Labels or targets as a list with one entry per sample: a finite number each (an int
     stays an int, so class indices stay indices), or a list of finite floats each (a model
     with several outputs). ``n`` is the length of ``paired_with`` (X), which they pair with. With
-    ``values_ok`` (the losses), a Value stands for its number. ``item`` names one entry in errors."""
+    ``values_ok`` (the losses), a Value stands for its number. ``item`` names one entry in errors.
+    ``nested=False`` allows one number per sample only (class labels)."""
     if is_array(y):
-        if y.ndim not in (1, 2):  # type: ignore[attr-defined]
+        if y.ndim not in ((1, 2) if nested else (1,)):  # type: ignore[attr-defined]
             raise ValueError(
                 f"{name} must be 1-D (one label per sample), got an array of shape {y.shape}"  # type: ignore[attr-defined]
             )
@@ -280,6 +282,8 @@ def as_targets(
             t = t.data  # type: ignore[attr-defined]
         # (numpy's scalars look like arrays too, of 0 dimensions)
         if (is_array(t) and t.ndim > 0) or (isinstance(t, Sequence) and not isinstance(t, (str, bytes))):  # type: ignore[attr-defined]
+            if not nested:
+                raise TypeError(f"{name}: {item} {i} must be a number (one per sample), got {describe(t)}")
             entries = as_list(name, t)
             if values_ok:
                 entries = [v.data if _is_value(v) else v for v in entries]

@@ -59,7 +59,9 @@ def _reduce(terms: list[Value], reduction: str, scale: float, what: str) -> Valu
     return total if scale == 1.0 else total * scale
 
 
-def _checked_batch(what: str, name: str, predictions: Any, targets: Any, reduction: str) -> tuple[list, list]:
+def _checked_batch(
+    what: str, name: str, predictions: Any, targets: Any, reduction: str, nested: bool = False
+) -> tuple[list, list]:
     """The batch's arguments checked where they enter: lists (numpy arrays converted), paired
     one to one, every target a finite number (or a list of them), a known reduction."""
     check_choice(f"{what}(reduction)", reduction, ("mean", "sum"))
@@ -69,7 +71,13 @@ def _checked_batch(what: str, name: str, predictions: Any, targets: Any, reducti
         )
     predictions = as_list(f"{what}({name})", predictions)
     targets = as_targets(
-        f"{what}(targets)", targets, n=len(predictions), paired_with=name, values_ok=True, item="target"
+        f"{what}(targets)",
+        targets,
+        n=len(predictions),
+        paired_with=name,
+        values_ok=True,
+        item="target",
+        nested=nested,
     )
     return predictions, targets
 
@@ -117,13 +125,15 @@ def _as_value(x: Scalar) -> Value:
 
 def mse(predictions: Sequence, targets: Sequence, reduction: str = "mean") -> Value:
     """Mean squared error: (1/n) Σ (pᵢ − tᵢ)²;  ∂/∂pᵢ = 2(pᵢ − tᵢ)/n."""
-    predictions, targets = _checked_batch("mse", "predictions", predictions, targets, reduction)
+    predictions, targets = _checked_batch("mse", "predictions", predictions, targets, reduction, nested=True)
     return _reduce(_squared_errors(predictions, targets, "mse"), reduction, 1.0, "mse")
 
 
 def half_mse(predictions: Sequence, targets: Sequence, reduction: str = "mean") -> Value:
     """Half mean squared error, the lecture-notes form: (1/n) Σ ½(pᵢ − tᵢ)²;  ∂/∂pᵢ = (pᵢ − tᵢ)/n."""
-    predictions, targets = _checked_batch("half_mse", "predictions", predictions, targets, reduction)
+    predictions, targets = _checked_batch(
+        "half_mse", "predictions", predictions, targets, reduction, nested=True
+    )
     return _reduce(_squared_errors(predictions, targets, "half_mse"), reduction, 0.5, "half_mse")
 
 

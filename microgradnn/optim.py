@@ -157,14 +157,14 @@ class Optimizer:
             )
         self.params: list[Value] = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{name}(params) is empty: got an empty parameter list")
         seen: set[int] = set()
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
-                raise TypeError(f"{type(self).__name__}: parameter {i} is a {type(p).__name__}, not a Value")
+                raise TypeError(f"{name}(params): entry {i} must be a Value, got {describe(p)}")
             if id(p) in seen:
                 raise ValueError(
-                    f"{type(self).__name__}: parameter {i} ({p.label or p!r}) appears twice; "
+                    f"{name}(params): entry {i} ({p.label or p!r}) appears twice; "
                     "it would be updated twice per step"
                 )
             seen.add(id(p))

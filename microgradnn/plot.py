@@ -131,7 +131,7 @@ def plot_decision_boundary(
     without recording a graph.
     """
     X = as_matrix("plot_decision_boundary(X)", X, width=2, width_of="the points must be 2-D")
-    y = as_targets("plot_decision_boundary(y)", y, n=len(X))
+    y = as_targets("plot_decision_boundary(y)", y, n=len(X), nested=False)
     resolution = check_int("plot_decision_boundary(resolution)", resolution, lo=2, hi=1000)
     padding = check_real("plot_decision_boundary(padding)", padding, lo=0.0)
     fig, ax, made = _new_axes(ax, (5.6, 4.8))
@@ -186,7 +186,7 @@ def plot_regression(
 ) -> Any:
     """A 1-D regression: the samples and the model's curve over their range."""
     X = as_matrix("plot_regression(X)", X, width=1, width_of="the samples must be 1-D")
-    y = as_targets("plot_regression(y)", y, n=len(X))
+    y = as_targets("plot_regression(y)", y, n=len(X), nested=False)
     points = check_int("plot_regression(points)", points, lo=2)
     fig, ax, made = _new_axes(ax, (6.4, 4.0))
     xs = [float(p[0]) for p in X]

@@ -163,7 +163,13 @@ def _metric_arguments(where: str, outputs: Any, targets: Any) -> tuple[list, lis
             raise TypeError(
                 f"{where}(outputs): output {i} must be a Value, a number or a list, got {describe(out)}"
             )
-    targets = as_targets(f"{where}(targets)", targets, n=len(outputs), paired_with="outputs", values_ok=True)
+    nested = where == "r2_score"  # R² of several outputs compares lists; accuracy takes labels
+    targets = as_targets(
+        f"{where}(targets)", targets, n=len(outputs), paired_with="outputs", values_ok=True, nested=nested
+    )
+    for i, (out, t) in enumerate(zip(outputs, targets)):
+        if isinstance(t, list) and (not isinstance(out, (list, tuple)) or len(out) != len(t)):
+            raise ValueError(f"{where}(targets): target {i} is a list of {len(t)}, unlike output {i}")
     return outputs, targets
 
 
@@ -325,13 +331,13 @@ def fit(
     ``X`` is a list of samples (lists of numbers) or a 2-D numpy array, ``y`` a list or 1-D
     array of labels; both are checked before anything trains (see docs/training.md).
     """
+    l2 = check_real("fit(l2)", l2, lo=0.0)
     _check_model("fit", model, needs_parameters=isinstance(optimizer, str) or bool(l2))
     epochs = check_int("fit(epochs)", epochs, lo=1)
     if batch_size is not None:
         batch_size = check_int("fit(batch_size)", batch_size, lo=1)
     if seed is not None:
         seed = check_int("fit(seed)", seed)
-    l2 = check_real("fit(l2)", l2, lo=0.0)
     check_bool("fit(progress)", progress)
     if callback is not None:
         check_callable("fit(callback)", callback, "a function callback(epoch, history), or None")
@@ -422,8 +428,8 @@ def evaluate(
 ) -> tuple[float, float | None]:
     """``(loss, metric)`` of the model on ``(X, y)``, without recording a graph; the loss
     includes l2·Σp² when ``l2`` is given, as in `fit`."""
-    _check_model("evaluate", model, needs_parameters=bool(l2))
     l2 = check_real("evaluate(l2)", l2, lo=0.0)
+    _check_model("evaluate", model, needs_parameters=bool(l2))
     loss_fn = _resolve_loss(loss)
     X, y = _check_data("evaluate", model, X, y, loss_fn)
     _, metric_fn = _resolve_metric(metric, loss_fn)

@@ -246,7 +246,7 @@ def draw_dot(
     - ``precision``: decimals shown for data, grad and local derivatives.
     """
     options = make_options(format, rankdir, local_grads, color_by, order, max_nodes, parameters, precision)
-    return build_drawing(as_roots(root, "draw_dot"), options)
+    return build_drawing(as_roots(root, "draw_dot(root)"), options)
 
 
 def _grad_color(g: float, largest: float) -> str:
