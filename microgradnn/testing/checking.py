@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from numbers import Real
 
+from microgradnn.checks import check_real
 from microgradnn.engine import Number, Value, topological_order
 
 __all__ = ["GradcheckError", "GradcheckResult", "GradcheckRow", "assert_gradcheck", "gradcheck"]
@@ -102,11 +103,7 @@ class GradcheckError(AssertionError):
 
 
 def _check_tolerance(name: str, value: object, positive: bool) -> float:
-    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok_type or not math.isfinite(value) or value < 0 or (positive and value == 0):
-        need = "a finite number > 0" if positive else "a finite number >= 0"
-        raise ValueError(f"gradcheck: {name} must be {need}, got {value!r}")
-    return float(value)
+    return check_real(f"gradcheck({name})", value, lo=0.0, lo_open=positive)
 
 
 def _takes_no_arguments(f: Callable, n_inputs: int) -> bool:
