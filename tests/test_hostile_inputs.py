@@ -62,6 +62,7 @@ from microgradnn.optim import (
     linear_decay,
 )
 from microgradnn.plot import plot_decision_boundary, plot_regression
+from microgradnn.testing import gradcheck
 from microgradnn.train import NonFiniteLossError, accuracy, r2_score
 
 X8, Y8 = make_moons(8, noise=0.1, seed=0)  # labels ±1
@@ -451,6 +452,18 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], dict[str, st.SearchSt
                 lambda v: v is not None and not (isinstance(v, list) and not v)
             ),
             "precision": bad_int(0, 17),
+        },
+    ),
+    (
+        "gradcheck",
+        gradcheck,
+        {"f": lambda x: x * x, "inputs": [1.0]},
+        {
+            "f": BAD_CALLABLE,
+            "inputs": st.one_of(st.none(), st.just([]), st.just(["a"]), st.just(1.0), st.just([None])),
+            "eps": bad_real(lo=0.0, lo_open=True),
+            "atol": bad_real(lo=0.0),
+            "rtol": bad_real(lo=0.0),
         },
     ),
     (

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from numbers import Real
 
-from microgradnn.checks import check_real
+from microgradnn.checks import check_real, describe
 from microgradnn.engine import Number, Value, topological_order
 
 __all__ = ["GradcheckError", "GradcheckResult", "GradcheckRow", "assert_gradcheck", "gradcheck"]
@@ -158,6 +158,8 @@ def gradcheck(
     rtol = _check_tolerance("rtol", rtol, positive=False)
     if isinstance(inputs, (Value, Real)):
         raise TypeError("gradcheck: inputs must be a sequence of numbers or Values (wrap one in a list)")
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
+        raise TypeError(f"gradcheck: inputs must be a sequence of numbers or Values, got {describe(inputs)}")
     given = list(inputs)
     if not given:
         raise ValueError("gradcheck: inputs is empty; give the numbers or Values to differentiate by")
