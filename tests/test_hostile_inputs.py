@@ -50,7 +50,9 @@ from microgradnn.losses import (
     half_mse,
     hinge,
     l2_penalty,
+    log_softmax,
     mse,
+    softmax,
 )
 from microgradnn.optim import (
     SGD,
@@ -64,6 +66,7 @@ from microgradnn.optim import (
 from microgradnn.plot import plot_decision_boundary, plot_regression
 from microgradnn.testing import gradcheck
 from microgradnn.train import NonFiniteLossError, accuracy, r2_score
+from microgradnn.viz import BackwardStepper, grads_after_steps
 
 X8, Y8 = make_moons(8, noise=0.1, seed=0)  # labels ±1
 MODEL = MLP(2, [3, 1], seed=0)
@@ -121,6 +124,7 @@ def bad_real(lo: float | None = None, hi: float | None = None, lo_open: bool = F
 BAD_BOOL = st.one_of(
     st.integers(0, 1), st.text(max_size=3), st.none(), st.floats(), st.just(np.array([True]))
 )
+BAD_LOGITS = st.one_of(st.none(), st.integers(), st.text(max_size=3), st.just([]), st.just(Value(1.0)))
 BAD_SEED = st.one_of(
     NOT_A_NUMBER.filter(lambda v: v is not None),
     NON_FINITE,
@@ -244,7 +248,7 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], dict[str, st.SearchSt
             "n_samples": bad_int(3, MAX_SIZE),
             "centers": st.one_of(
                 bad_int(2, MAX_SIZE).filter(lambda v: not isinstance(v, (list, np.ndarray))),
-                bad_matrix(2, fixed_width=False),
+                bad_matrix(2, fixed_width=False).filter(lambda v: not isinstance(v, int)),
             ),
             "n_features": bad_int(1, MAX_SIZE),
             "cluster_std": bad_real(lo=0.0),
@@ -453,6 +457,27 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], dict[str, st.SearchSt
             ),
             "precision": bad_int(0, 17),
         },
+    ),
+    *[
+        (
+            fn.__name__,
+            fn,
+            {"logits": [Value(0.5), Value(-1.0)]},
+            {"logits": BAD_LOGITS},
+        )
+        for fn in (softmax, log_softmax)
+    ],
+    (
+        "BackwardStepper",
+        BackwardStepper,
+        {"root": Value(1.0) * 2.0},
+        {"root": st.one_of(st.none(), st.integers(), st.text(max_size=3), st.just([Value(1.0)]))},
+    ),
+    (
+        "grads_after_steps",
+        grads_after_steps,
+        {"root": Value(1.0) * 2.0, "k": 1},
+        {"root": st.one_of(st.none(), st.integers(), st.just([Value(1.0)])), "k": bad_int(0, 1)},
     ),
     (
         "gradcheck",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from microgradnn.checks import check_int
+from microgradnn.checks import check_int, describe
 from microgradnn.engine import topological_order
 from microgradnn.viz.drawing import (
     DEFAULT_MAX_NODES,
@@ -31,7 +31,7 @@ _CAPTION_INPUTS = 4
 
 def _check_root(root: Any, where: str) -> Any:
     if not is_value(root):
-        raise TypeError(f"{where}: expected a Value, got {type(root).__name__}")
+        raise TypeError(f"{where}(root): expected a Value, got {describe(root)}")
     return root
 
 
@@ -75,7 +75,7 @@ def grads_after_steps(root: Any, k: int) -> dict[Any, float]:
     As for a fresh backward (all grads starting at 0); ``k = len(backward_steps(root))`` gives
     the full gradients ∂root/∂node. The graph's own ``grad`` attributes are not touched.
     """
-    steps = backward_steps(root)
+    steps = backward_steps(_check_root(root, "grads_after_steps"))
     return _replay(root, steps, _check_k(k, len(steps), "grads_after_steps"))
 
 
