@@ -118,12 +118,14 @@ def _check_range(
     high_ok = hi is None or (value < hi if hi_open else value <= hi)
     if low_ok and high_ok:
         return
-    if hi is None:
-        need = f"{'>' if lo_open else '>='} {_bound(lo)}"
-    elif lo is None:
-        need = f"{'<' if hi_open else '<='} {_bound(hi)}"
-    else:
+    if lo is not None and hi is not None:
         need = f"in {'(' if lo_open else '['}{_bound(lo)}, {_bound(hi)}{')' if hi_open else ']'}"
+    elif lo is not None:
+        need = f"{'>' if lo_open else '>='} {_bound(lo)}"
+    elif hi is not None:
+        need = f"{'<' if hi_open else '<='} {_bound(hi)}"
+    else:  # no bounds: nothing is out of range (returned above)
+        return
     raise ValueError(f"{name} must be {need}, got {value!r}")
 
 

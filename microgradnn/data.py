@@ -170,7 +170,7 @@ def make_blobs(
             raise ValueError(f"make_blobs(center_box) must have low < high, got ({low!r}, {high!r})")
         centre_points = [[source.uniform(low, high) for _ in range(d)] for _ in range(k)]
     else:
-        a_list = isinstance(centers, Sequence) or (is_array(centers) and centers.ndim > 0)
+        a_list = isinstance(centers, Sequence) or (is_array(centers) and getattr(centers, "ndim", 0) > 0)
         if isinstance(centers, (str, bytes)) or not a_list:
             raise TypeError(
                 f"make_blobs(centers) must be a count or a list of center points, got {describe(centers)}"

@@ -359,6 +359,9 @@ def check_labels(loss: Callable[..., Value], targets: list, n_outputs: int | Non
     name = next((key for key, fn in LOSSES.items() if fn is loss), None)
     if name is None:
         return
+    # cross-entropy's classes; a model with one output gets the loss's own error instead,
+    # which explains what to change
+    k = n_outputs if n_outputs is not None and n_outputs >= 2 else None
     for i, t in enumerate(targets):
         if isinstance(t, list) and (name != "mse" and name != "half_mse"):
             raise ValueError(f"{where}: label {i} is a list, but the {name} loss takes one number per sample")
@@ -374,9 +377,6 @@ def check_labels(loss: Callable[..., Value], targets: list, n_outputs: int | Non
             raise ValueError(
                 f"{where}: label {i} is {t!r}, but binary cross-entropy needs 0/1 (or ±1, or a probability)"
             )
-        elif name == "cross_entropy" and (t != int(t) or t < 0 or (n_outputs or 0) >= 2 and t >= n_outputs):
-            # (a model with one output gets the loss's own error, which explains what to change)
-            classes = (
-                f"0..{n_outputs - 1}, one per output of the model" if (n_outputs or 0) >= 2 else "0, 1, ..."
-            )
+        elif name == "cross_entropy" and (t != int(t) or t < 0 or (k is not None and t >= k)):
+            classes = f"0..{k - 1}, one per output of the model" if k is not None else "0, 1, ..."
             raise ValueError(f"{where}: label {i} is {t!r}, but cross-entropy needs class indices {classes}")
