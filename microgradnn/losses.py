@@ -363,14 +363,14 @@ def check_labels(loss: Callable[..., Value], targets: list, n_outputs: int | Non
     # which explains what to change
     k = n_outputs if n_outputs is not None and n_outputs >= 2 else None
     for i, t in enumerate(targets):
-        if isinstance(t, list) and (name != "mse" and name != "half_mse"):
-            raise ValueError(f"{where}: label {i} is a list, but the {name} loss takes one number per sample")
         if name in ("mse", "half_mse"):
             width = len(t) if isinstance(t, list) else 1
             if n_outputs is not None and width != n_outputs:
                 raise ValueError(
                     f"{where}: label {i} has {width} number(s), but the model has {n_outputs} output(s)"
                 )
+        elif isinstance(t, list):
+            raise ValueError(f"{where}: label {i} is a list, but the {name} loss takes one number per sample")
         elif name == "hinge" and t not in (-1, 0, 1):
             raise ValueError(f"{where}: label {i} is {t!r}, but the hinge loss needs labels ±1 (or 0/1)")
         elif name == "bce" and not (t == -1 or 0 <= t <= 1):
