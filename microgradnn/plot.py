@@ -73,10 +73,10 @@ def plot_loss(
         losses, metric, metric_name = list(history.loss), list(history.metric), history.metric_name
     else:
         raise TypeError(
-            f"plot_loss: expected a History from fit or a list of losses, got {type(history).__name__}"
+            f"plot_loss(history) must be a History from fit or a list of losses, got {type(history).__name__}"
         )
     if not losses:
-        raise ValueError("plot_loss: the history is empty (no epochs)")
+        raise ValueError("plot_loss(history) is empty (no epochs)")
     log_scale = check_bool("plot_loss(log_scale)", log_scale)
     fig, ax, made = _new_axes(ax, (6.4, 4.0))
     epochs = range(1, len(losses) + 1)

@@ -63,10 +63,10 @@ from microgradnn.optim import (
     exponential_decay,
     linear_decay,
 )
-from microgradnn.plot import plot_decision_boundary, plot_regression
+from microgradnn.plot import plot_decision_boundary, plot_loss, plot_regression
 from microgradnn.testing import gradcheck
 from microgradnn.train import NonFiniteLossError, accuracy, r2_score
-from microgradnn.viz import BackwardStepper, grads_after_steps
+from microgradnn.viz import BackwardStepper, grads_after_steps, render
 
 X8, Y8 = make_moons(8, noise=0.1, seed=0)  # labels ±1
 MODEL = MLP(2, [3, 1], seed=0)
@@ -437,7 +437,26 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], dict[str, st.SearchSt
         {"start": 1.0, "gamma": 0.5},
         {"start": bad_real(lo=0.0, lo_open=True), "gamma": bad_real(0.0, 1.0, lo_open=True)},
     ),
-    ("MLP", MLP, {"nin": 2, "nouts": [2, 1]}, {"nin": bad_int(1)}),
+    (
+        "MLP",
+        MLP,
+        {"nin": 2, "nouts": [2, 1]},
+        {
+            "nin": bad_int(1),
+            "nouts": st.one_of(
+                st.none(),
+                st.integers(),
+                st.text(max_size=3),
+                st.just([]),
+                st.lists(bad_int(1), min_size=1, max_size=2),
+            ),
+            "activation": bad_choice(("relu", "tanh", "sigmoid", "leaky_relu", "linear")),
+            "output_activation": bad_choice(("relu", "tanh", "sigmoid", "leaky_relu", "linear")),
+            "init": bad_choice(("uniform", "xavier", "he")),
+            "seed": BAD_SEED,
+            "rng": st.one_of(st.integers(), st.text(max_size=3), st.just([1])),
+        },
+    ),
     ("Neuron", Neuron, {"nin": 2}, {"nin": bad_int(1)}),
     ("Layer", Layer, {"nin": 2, "nout": 2}, {"nin": bad_int(1), "nout": bad_int(1)}),
     (
@@ -496,6 +515,21 @@ CASES: list[tuple[str, Callable[..., Any], dict[str, Any], dict[str, st.SearchSt
         plot_decision_boundary,
         {"model": _model(), "X": X8, "y": Y8},
         {"X": bad_matrix(2), "y": bad_labels(8), "resolution": bad_int(2, 1000), "padding": bad_real(lo=0.0)},
+    ),
+    (
+        "plot_loss",
+        plot_loss,
+        {"history": [1.0, 0.5]},
+        {
+            "history": st.one_of(st.none(), st.integers(), st.text(max_size=3), st.just([])),
+            "log_scale": BAD_BOOL,
+        },
+    ),
+    (
+        "render",
+        render,
+        {"drawing": draw_dot(Value(1.0) * 2.0)},
+        {"drawing": st.one_of(st.none(), st.integers()), "format": bad_choice(("svg", "png"))},
     ),
     (
         "plot_regression",
