@@ -170,7 +170,9 @@ def as_list(name: str, x: object, what: str = "a list with one entry per sample"
             raise TypeError(f"{name} must be {what}, got {describe(x)}")
         return x.tolist()  # type: ignore[attr-defined]
     if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"{name} must be {what}, got {describe(x)}")
+        # a pandas DataFrame is no array by itself, but says how to make one
+        hint = "; convert it with .to_numpy()" if hasattr(x, "to_numpy") else ""
+        raise TypeError(f"{name} must be {what}, got {describe(x)}{hint}")
     return list(x)
 
 

@@ -821,9 +821,21 @@ def test_the_helpers_convert_what_they_accept() -> None:
     assert as_targets("y", [[1, 2.5], np.array([3.0, 4.0])]) == [[1.0, 2.5], [3.0, 4.0]]
 
 
+class _FrameLike:
+    """What matters of a pandas DataFrame here: no array interface of its own, but to_numpy()."""
+
+    def to_numpy(self) -> np.ndarray:
+        return np.zeros((2, 2))
+
+
 @pytest.mark.parametrize(
     "call, error, message",
     [
+        (
+            lambda: as_matrix("X", _FrameLike()),
+            TypeError,
+            r"X must be .*got _FrameLike.*convert it with \.to_numpy\(\)",
+        ),
         (
             lambda: check_int("fit(epochs)", 2.0),
             TypeError,
