@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from numbers import Integral, Real
-from typing import Any, Union
+from typing import Any, Union, cast
 
 from microgradnn.checks import as_list, as_targets, check_choice, check_real, describe
 from microgradnn.engine import Operation, Value, dot, make_node, value_sum
@@ -311,8 +311,9 @@ def l2_penalty(parameters: Iterable[Value], alpha: float = 1e-4) -> Value:
 
     ``alpha`` defaults to micrograd's demo's 1e-4.
     """
-    if hasattr(parameters, "parameters"):
-        parameters = parameters.parameters()
+    module_parameters = getattr(parameters, "parameters", None)
+    if callable(module_parameters):  # a Module stands for its parameters
+        parameters = cast("Iterable[Value]", module_parameters())
     if isinstance(parameters, (Value, str, bytes)) or not isinstance(parameters, Iterable):
         raise TypeError(
             f"l2_penalty(parameters) must be a list of Values or a Module, got {describe(parameters)}"

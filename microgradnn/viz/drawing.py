@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import graphviz
 
@@ -154,8 +154,9 @@ def make_options(
     order = check_bool("draw_dot(order)", order)
     params: frozenset = frozenset()
     if parameters is not None:
-        if hasattr(parameters, "parameters") and callable(parameters.parameters):
-            parameters = parameters.parameters()  # a Module stands for its parameters
+        module_parameters = getattr(parameters, "parameters", None)
+        if callable(module_parameters):  # a Module stands for its parameters
+            parameters = cast("Iterable[Any]", module_parameters())
         if (
             is_value(parameters)
             or isinstance(parameters, (str, bytes))
