@@ -15,6 +15,7 @@ Python floats.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable, Iterable, Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -38,10 +39,16 @@ __all__ = [
 _FLOAT_INT = 2**1023
 
 
+# reprlib abbreviates long lists and strings without building their whole repr first.
+_SHORT = reprlib.Repr()
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
 def describe(x: object, limit: int = 60) -> str:
     """``type: repr`` of a value, the repr cut to ``limit`` characters (a huge list stays short)."""
     try:
-        text = repr(x)
+        text = _SHORT.repr(x)
     except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
         text = "<unprintable>"
     if len(text) > limit:
@@ -60,7 +67,7 @@ def _array_kind(x: Any) -> str:
 
 
 def _scalar(x: object) -> object:
-    """A numpy 0-d array as the Python number it holds; anything else unchanged."""
+    """A numpy scalar or 0-d array as the Python number it holds; anything else unchanged."""
     if is_array(x) and x.ndim == 0 and _array_kind(x) in "iuf":  # type: ignore[attr-defined]
         return x.tolist()  # type: ignore[attr-defined]
     return x
