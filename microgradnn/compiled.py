@@ -120,10 +120,13 @@ def _node_inputs(node: Value) -> tuple[Operation, list]:
     return op, [a, b]
 
 
-def _split_result(result: Any) -> tuple[Value, list[Value] | None, bool]:
-    """fn's return: a Value (the loss), or a tuple (loss, outputs) with outputs a Value or list."""
+def _split_result(result: Any) -> tuple[Value | None, list[Value] | None, bool]:
+    """fn's return: a Value (the loss), a tuple (loss, outputs) with outputs a Value or a list,
+    or a list of Values (outputs alone: nothing to differentiate, for predictions)."""
     if isinstance(result, Value):
         return result, None, True
+    if isinstance(result, list) and result and all(isinstance(o, Value) for o in result):
+        return None, result, False
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Value):
         loss, outputs = result
         if isinstance(outputs, Value):
@@ -131,8 +134,8 @@ def _split_result(result: Any) -> tuple[Value, list[Value] | None, bool]:
         if isinstance(outputs, (list, tuple)) and outputs and all(isinstance(o, Value) for o in outputs):
             return loss, list(outputs), False
     raise CompileError(
-        "compile_step(fn): fn must return a Value (the sample's loss) or a tuple (loss, outputs) with "
-        f"outputs a Value or a list of Values; it returned {type(result).__name__}: {_short(result)}"
+        "compile_step(fn): fn must return a Value (the sample's loss), a tuple (loss, outputs) with "
+        f"outputs a Value or a list of Values, or a list of Values (outputs alone); it returned {type(result).__name__}: {_short(result)}"
     )
 
 
@@ -170,7 +173,7 @@ def _trace(fn: Callable, params: dict[int, int], x: Sequence[float], y: Any, tar
 
     # Depth first, iterative (a deep graph must not hit the recursion limit); an element gets
     # its number after all of its inputs, so the numbering is a topological order.
-    roots = [loss] + (outputs or [])
+    roots = ([] if loss is None else [loss]) + (outputs or [])
     for root in roots:
         stack: list[tuple[Any, bool]] = [(root, False)]
         while stack:
@@ -206,7 +209,7 @@ def _trace(fn: Callable, params: dict[int, int], x: Sequence[float], y: Any, tar
                     )
                 e = add(_NODE, -1, op, refs)
             ids[id(node)] = e
-    t.loss = ids[id(loss)]
+    t.loss = -1 if loss is None else ids[id(loss)]
     t.outputs = None if outputs is None else [ids[id(o)] for o in outputs]
     return t
 
@@ -473,6 +476,11 @@ def _backward(group: Group, inputs: list, out: Any, g: Any, targets: Any) -> lis
 
 
 # ---------------------------------------------------------------------- the public object
+def _key(label: Any) -> Any:
+    """A target as a dict key (a list of numbers as a tuple)."""
+    return tuple(label) if isinstance(label, list) else label
+
+
 def _finite_batch(name: str, array: Any) -> None:
     bad = np.isnan(array)
     if bad.any():
@@ -530,6 +538,18 @@ class Compiled:
             self._add_label(target, self.trace)
         self.n_y = len(target) if (targets == "values" and isinstance(target, (list, tuple))) else (
             1 if targets == "values" and self.has_target else 0)
+        if self.has_target and targets == "values":
+            # A target read as a number (y.data, as the built-in losses do) would be frozen at the
+            # example's: trace again with other target numbers and compare.
+            moved = [v + 1.0 for v in target] if isinstance(target, (list, tuple)) else target + 1.0
+            try:
+                _compare(self.trace, _trace(fn, self._param_index, example, moved, targets), "", True)
+            except CompileError:
+                raise CompileError(
+                    "compile_step(targets='values'): fn reads the target as a number (y.data; the losses of "
+                    "microgradnn.losses do), so it would stay the example's for every sample; use "
+                    "targets='labels', or compute the loss from the target Value itself, e.g. (out - y) ** 2"
+                ) from None
         if check is not None:
             self._check(check, example, target)
         self._replan()
@@ -562,7 +582,7 @@ class Compiled:
         if trace is None:
             trace = _trace(self.fn, self._param_index, self._example, label, "labels")
             _compare(self.trace, trace, f"the target {label!r}", numbers_too=False)
-        self._labels[label] = len(self._traces)
+        self._labels[_key(label)] = len(self._traces)
         self._traces.append(trace)
 
     def _replan(self) -> None:
@@ -623,7 +643,8 @@ class Compiled:
             _finite_batch("y", Y)
             return A, Y, None
         labels = list(y.tolist() if hasattr(y, "tolist") else y)
-        new = [v for v in dict.fromkeys(labels) if v not in self._labels]
+        keys = [_key(v) for v in labels]
+        new = [v for k, v in dict(zip(keys, labels)).items() if k not in self._labels]
         for i, v in enumerate(labels):
             if isinstance(v, float) and math.isnan(v):
                 raise CompileError(f"y: sample {i} has a NaN target")
@@ -631,7 +652,7 @@ class Compiled:
             for v in new:
                 self._add_label(v, None)
             self._replan()
-        index = np.fromiter((self._labels[v] for v in labels), dtype=np.intp, count=len(labels))
+        index = np.fromiter(map(self._labels.__getitem__, keys), dtype=np.intp, count=len(labels))
         return A, None, index
 
     def _run(self, X: Any, y: Any, backward: bool, weights: Any = None) -> tuple[float, Any, Any]:
@@ -661,17 +682,19 @@ class Compiled:
                 inputs = [_gather(vals, s, B) for s in group.slots]
                 cache[g] = inputs
                 vals[g] = _forward(group, inputs, targets)
-            root_g, root_c = plan.loc[self.trace.loss]
-            per_sample = vals[root_g][..., root_c]
             scale = 1.0 / B if self.reduction == "mean" else 1.0
-            loss = float(per_sample.sum() * scale) if groups[root_g].batched else float(per_sample) * B * scale
+            loss = None
+            if self.trace.loss >= 0:
+                root_g, root_c = plan.loc[self.trace.loss]
+                per_sample = vals[root_g][..., root_c]
+                loss = float(per_sample.sum() * scale) if groups[root_g].batched else float(per_sample) * B * scale
             if self.trace.outputs is not None:
                 cols = [vals[plan.loc[e][0]][..., plan.loc[e][1]] for e in self.trace.outputs]
                 outs = np.stack([np.broadcast_to(c, (B,)) for c in cols], axis=1)
                 self.outputs = outs[:, 0] if self.trace.single_output else outs
             if backward:
                 gradient = self._backward(vals, cache, target_of, B, scale)
-        return loss, vals[root_g][..., root_c], gradient
+        return loss, gradient
 
     def _backward(self, vals: list, cache: list, target_of: dict, B: int, scale: float) -> Any:
         plan, groups = self.plan, self.plan.groups
@@ -696,7 +719,8 @@ class Compiled:
 
     def step(self, X: Any, y: Any = None) -> float:
         """The batch's loss; sets every parameter's ``.grad`` (and ``.outputs``)."""
-        loss, _, gradient = self._run(X, y, backward=True)
+        self._need_loss()
+        loss, gradient = self._run(X, y, backward=True)
         for p, value in zip(self.params, gradient.tolist()):
             p.grad = value
         return loss
@@ -711,14 +735,21 @@ class Compiled:
         w = np.asarray(weights, dtype=self.dtype)
         if w.shape != (len(self.params),):
             raise CompileError(f"weights: expected shape ({len(self.params)},), one per parameter, got {w.shape}")
-        loss, _, gradient = self._run(X, y, backward=True, weights=w)
-        return loss, gradient
+        self._need_loss()
+        return self._run(X, y, backward=True, weights=w)
 
-    def forward(self, X: Any, y: Any = None) -> Any:
-        """fn's outputs for every sample (an array, one row per sample), without gradients;
-        the per-sample losses when fn returns only a loss."""
-        _, per_sample, _ = self._run(X, y, backward=False)
-        return self.outputs if self.trace.outputs is not None else np.broadcast_to(per_sample, (len(X),)).copy()
+    def _need_loss(self) -> None:
+        if self.trace.loss < 0:
+            raise CompileError("step: fn returned outputs only (a list of Values), so there is no loss to "
+                               "differentiate; use .forward(X), or return the loss (or (loss, outputs))")
+
+    def forward(self, X: Any, y: Any = None) -> tuple[float | None, Any]:
+        """``(loss, outputs)`` of the batch without gradients: the loss as `step` gives it (None
+        when fn returns outputs only) and the outputs fn returned, one row per sample (None when
+        fn returns only a loss)."""
+        self.outputs = None
+        loss, _ = self._run(X, y, backward=False)
+        return loss, self.outputs
 
 
 def compile_step(
@@ -746,3 +777,62 @@ def compile_step(
       example's graph raises :class:`CompileError` naming the first node that differs.
     """
     return Compiled(fn, params, example, target, targets=targets, reduction=reduction, dtype=dtype, check=check)
+
+
+# ---------------------------------------------------------------------- models (for microgradnn.train)
+def _as_list(output: Any) -> list:
+    return list(output) if isinstance(output, (list, tuple)) else [output]
+
+
+def compile_model(model: Any, loss_fn: Callable, example: Sequence[float], target: Any = None,
+                  *, dtype: str = "float64") -> Compiled:
+    """A model's training step, compiled: per sample ``loss_fn([model(x)], [y])`` (the term the
+    batch's mean is made of) with the model's output beside it. What ``fit`` and ``evaluate`` use
+    with ``compiled=True``."""
+    def per_sample(x: list[Value], y: Any) -> tuple[Value, Any]:
+        out = model(x)
+        return loss_fn([out], [y]), out
+
+    return compile_step(per_sample, model.parameters(), example, target, dtype=dtype)
+
+
+def _l2(params: Sequence[Value], l2: float) -> float:
+    return sum(p.data * p.data for p in params) * l2  # as dot(params, params) * l2 adds them
+
+
+def train_step(step: Compiled, X: Any, y: Any, optimizer: Any, l2: float = 0.0,
+               parameters: Sequence[Value] | None = None) -> tuple[float, list]:
+    """`microgradnn.train.train_step` on a compiled model step: the same objective (with the
+    L2 penalty l2·Σp² over ``parameters``), gradients and update; returns the objective and
+    the outputs' numbers, both from before the update."""
+    value = step.step(X, y)
+    scores = step.outputs.tolist()
+    if l2:
+        params = step.params if parameters is None else parameters
+        value += _l2(params, l2)
+        for p in params:
+            p.grad += 2.0 * l2 * p.data  # ∂(l2·Σp²)/∂p
+    optimizer.step()
+    return value, scores
+
+
+def evaluate(step: Compiled, X: Any, y: Any, l2: float = 0.0) -> tuple[float, list]:
+    """The objective (as `train_step` computes it) and the outputs' numbers, without updating."""
+    loss, outputs = step.forward(X, y)
+    return loss + (_l2(step.params, l2) if l2 else 0.0), outputs.tolist()
+
+
+def predict(model: Any, X: Any) -> list:
+    """``microgradnn.train.predict(model, X)`` through a compiled forward pass."""
+    if len(X) == 0:
+        return []
+    single = []  # whether the model returns one Value (not a list) for a sample
+
+    def outputs_of(x: list[Value]) -> list[Value]:
+        out = model(x)
+        single.append(isinstance(out, Value))
+        return _as_list(out)
+
+    step = compile_step(outputs_of, model.parameters(), X[0])
+    _, outputs = step.forward(X)
+    return outputs[:, 0].tolist() if single[0] else outputs.tolist()

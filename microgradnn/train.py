@@ -232,6 +232,7 @@ def fit(
     metric: str | Callable | None = "auto",
     progress: bool = True,
     callback: Callable[[int, History], Any] | None = None,
+    compiled: bool = False,
 ) -> History:
     """Train ``model`` on ``(X, y)`` by gradient descent; returns the `History`.
 
@@ -246,6 +247,8 @@ def fit(
       'r2', a function ``(outputs, targets) -> float``, or None.
     - ``progress``: a tqdm progress bar on stderr showing loss and metric; False prints nothing.
     - ``callback(epoch, history)`` runs after each epoch; returning True stops training.
+    - ``compiled=True``: the model and loss are traced once and each step runs on numpy arrays
+      (`microgradnn.compiled`), with the same numbers as the scalar path; needs numpy.
     """
     _check_data(X, y)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -264,6 +267,11 @@ def fit(
     n = len(X)
     size = n if batch_size is None else min(batch_size, n)
     history = History(metric_name=metric_name)
+    step = None
+    if compiled:
+        from microgradnn import compiled as fast  # numpy is imported only on this path
+
+        step = fast.compile_model(model, loss_fn, X[0], y[0])
     order = list(range(n))
     start = time.perf_counter()
 
@@ -279,7 +287,11 @@ def fit(
                 batch = order[first : first + size] if size < n else order
                 Xb = X if size == n else [X[i] for i in batch]
                 yb = y if size == n else [y[i] for i in batch]
-                value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
+                if step is None:
+                    value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
+                else:
+                    opt.zero_grad()
+                    value, scores = fast.train_step(step, Xb, yb, opt, l2, params)
                 total += value * len(batch)
                 outputs.extend(scores)
                 targets.extend(yb)
@@ -301,9 +313,13 @@ def fit(
 
 
 # ---------------------------------------------------------------------- evaluation
-def predict(model: Any, X: Sequence) -> list:
+def predict(model: Any, X: Sequence, *, compiled: bool = False) -> list:
     """The model's output numbers for every sample (a float, or a list for several outputs),
-    computed without recording a graph."""
+    computed without recording a graph (``compiled=True``: on numpy arrays, traced once)."""
+    if compiled:
+        from microgradnn import compiled as fast
+
+        return fast.predict(model, X)
     fast = getattr(model, "predict_batch", None)
     if fast is not None:
         return fast(X)
@@ -319,12 +335,18 @@ def evaluate(
     *,
     l2: float = 0.0,
     metric: str | Callable | None = "auto",
+    compiled: bool = False,
 ) -> tuple[float, float | None]:
     """``(loss, metric)`` of the model on ``(X, y)``, without recording a graph; the loss
-    includes l2·Σp² when ``l2`` is given, as in `fit`."""
+    includes l2·Σp² when ``l2`` is given, as in `fit` (``compiled=True``: on numpy arrays)."""
     _check_data(X, y)
     loss_fn = _resolve_loss(loss)
     _, metric_fn = _resolve_metric(metric, loss_fn)
+    if compiled:
+        from microgradnn import compiled as fast
+
+        value, scores = fast.evaluate(fast.compile_model(model, loss_fn, X[0], y[0]), X, y, l2)
+        return value, (float(metric_fn(scores, y)) if metric_fn is not None else None)
     with no_grad():
         outputs = _outputs(model, X)
         value = loss_fn(outputs, y)
