@@ -79,7 +79,12 @@ class _Trace:
 
     def signature(self, e: int) -> tuple:
         """What must be equal in two traces for one plan to serve both (numbers excluded)."""
-        return (self.kind[e], self.index[e] if self.kind[e] != _CONST else None, str(self.op[e]), self.inputs[e])
+        return (
+            self.kind[e],
+            self.index[e] if self.kind[e] != _CONST else None,
+            str(self.op[e]),
+            self.inputs[e],
+        )
 
     def describe(self, e: int) -> str:
         if self.kind[e] == _NODE:
@@ -135,7 +140,8 @@ def _split_result(result: Any) -> tuple[Value | None, list[Value] | None, bool]:
             return loss, list(outputs), False
     raise CompileError(
         "compile_step(fn): fn must return a Value (the sample's loss), a tuple (loss, outputs) with "
-        f"outputs a Value or a list of Values, or a list of Values (outputs alone); it returned {type(result).__name__}: {_short(result)}"
+        "outputs a Value or a list of Values, or a list of Values (outputs alone); it returned "
+        f"{type(result).__name__}: {_short(result)}"
     )
 
 
@@ -192,7 +198,9 @@ def _trace(fn: Callable, params: dict[int, int], x: Sequence[float], y: Any, tar
             op, inputs = _node_inputs(node)
             if not ready:
                 stack.append((node, True))
-                stack.extend((v, False) for v in reversed(inputs) if isinstance(v, Value) and id(v) not in ids)
+                stack.extend(
+                    (v, False) for v in reversed(inputs) if isinstance(v, Value) and id(v) not in ids
+                )
                 continue
             refs = tuple(ids[id(v)] if isinstance(v, Value) else constant(v) for v in inputs)
             kind = str(op) if op in _LOSS_ROWS else op
@@ -204,8 +212,8 @@ def _trace(fn: Callable, params: dict[int, int], x: Sequence[float], y: Any, tar
                     raise CompileError(f"compile_step: node {node!r} of {str(op)!r} has {len(refs)} inputs")
                 if op.forward is None and op.numpy is None:
                     raise CompileError(
-                        f"compile_step: the operation {str(op)!r} has no forward function, so it cannot run on "
-                        "arrays; define it with microgradnn.engine.define_op(..., numpy=...)"
+                        f"compile_step: the operation {str(op)!r} has no forward function, so it cannot "
+                        "run on arrays; define it with microgradnn.engine.define_op(..., numpy=...)"
                     )
                 e = add(_NODE, -1, op, refs)
             ids[id(node)] = e
@@ -224,7 +232,11 @@ def _compare(first: _Trace, other: _Trace, what: str, numbers_too: bool) -> None
                 f"the example has {first.describe(e)} there. The function's structure depends on the "
                 "sample's numbers (a Python if on .data?), so one trace cannot stand for every sample"
             )
-        if numbers_too and first.kind[e] == _CONST and first.consts[first.index[e]] != other.consts[other.index[e]]:
+        if (
+            numbers_too
+            and first.kind[e] == _CONST
+            and first.consts[first.index[e]] != other.consts[other.index[e]]
+        ):
             raise CompileError(
                 f"compile_step: the graph of {what} differs from the example's at {other.describe(e)}; the "
                 f"example has the constant {first.consts[first.index[e]]!r} there: a number read from .data "
@@ -267,7 +279,7 @@ class Group:
 
 class _Plan:
     def __init__(
-        self, trace: _Trace, n_params: int, varying: list[int], n_y: int, varying_targets: set[int]
+        self, trace: _Trace, n_x: int, n_params: int, varying: list[int], n_y: int, varying_targets: set[int]
     ) -> None:
         self.trace = trace
         kinds = trace.kind
@@ -280,7 +292,7 @@ class _Plan:
             groups.append(Group(name, 0, size, batched, needs_grad=name == _PARAM))
             return len(groups) - 1
 
-        self.g_x = leaf_group(_X, 1 + max([trace.index[e] for e in range(n) if kinds[e] == _X], default=-1), True)
+        self.g_x = leaf_group(_X, n_x, True)
         self.g_y = leaf_group(_Y, n_y, True)
         self.g_param = leaf_group(_PARAM, n_params, False)
         self.varying = varying
@@ -306,7 +318,9 @@ class _Plan:
             elif k == _CONST:
                 c = trace.index[e]
                 self.loc[e], batched[e] = (
-                    ((self.g_vconst, vconst_col[c]), True) if c in vary else ((self.g_const, const_col[c]), False)
+                    ((self.g_vconst, vconst_col[c]), True)
+                    if c in vary
+                    else ((self.g_const, const_col[c]), False)
                 )
             else:
                 ins = trace.inputs[e]
@@ -371,7 +385,10 @@ class _Plan:
                     group.slots = [self._slot(shared[0]), self._slot([e for o in other for e in o])]
                     group.k = k
                     return
-            group.slots = [self._slot([e for f in firsts for e in f]), self._slot([e for s in seconds for e in s])]
+            group.slots = [
+                self._slot([e for f in firsts for e in f]),
+                self._slot([e for s in seconds for e in s]),
+            ]
             group.k = k
             return
         if group.k:  # sum and the losses: every node's inputs side by side, (..., nodes, k)
@@ -536,8 +553,11 @@ class Compiled:
         self._traces: list[_Trace] = []
         if self.has_target and targets == "labels":
             self._add_label(target, self.trace)
-        self.n_y = len(target) if (targets == "values" and isinstance(target, (list, tuple))) else (
-            1 if targets == "values" and self.has_target else 0)
+        self.n_y = (
+            len(target)
+            if (targets == "values" and isinstance(target, (list, tuple)))
+            else (1 if targets == "values" and self.has_target else 0)
+        )
         if self.has_target and targets == "values":
             # A target read as a number (y.data, as the built-in losses do) would be frozen at the
             # example's: trace again with other target numbers and compare.
@@ -569,7 +589,9 @@ class Compiled:
         x2, y2 = check if (isinstance(check, tuple) and len(check) == 2) else (check, target)
         x2 = self._sample(x2, "compile_step(check)")
         if len(x2) != len(example):
-            raise CompileError(f"compile_step(check): the sample has {len(x2)} inputs, the example {len(example)}")
+            raise CompileError(
+                f"compile_step(check): the sample has {len(x2)} inputs, the example {len(example)}"
+            )
         # With the example's own target, every difference comes from the inputs' numbers.
         other = _trace(self.fn, self._param_index, x2, target, self.targets)
         _compare(self.trace, other, "the check sample", numbers_too=True)
@@ -592,7 +614,7 @@ class Compiled:
         target_nodes = sorted(self.trace.target)
         targets = np.array([[t.target[e] for e in target_nodes] for t in traces]).reshape(len(traces), -1)
         varying_targets = {e for j, e in enumerate(target_nodes) if (targets[:, j] != targets[0, j]).any()}
-        self.plan = _Plan(self.trace, len(self.params), varying, self.n_y, varying_targets)
+        self.plan = _Plan(self.trace, self.n_inputs, len(self.params), varying, self.n_y, varying_targets)
         self._const_table = table[:, varying].astype(self.dtype)
         self._static_consts = table[0, self.plan.static_consts].astype(self.dtype)
         self._targets = targets.astype(self.dtype)
@@ -619,7 +641,9 @@ class Compiled:
         try:
             A = np.asarray(X, dtype=self.dtype)
         except (TypeError, ValueError) as e:
-            raise CompileError(f"X: expected a batch of samples of {self.n_inputs} numbers each ({e})") from None
+            raise CompileError(
+                f"X: expected a batch of samples of {self.n_inputs} numbers each ({e})"
+            ) from None
         if A.ndim != 2 or A.shape[1] != self.n_inputs:
             raise CompileError(
                 f"X: expected a batch of shape (samples, {self.n_inputs}), got shape {A.shape}: each sample "
@@ -676,8 +700,11 @@ class Compiled:
                 targets = None
                 if group.op in _LOSS_ROWS:
                     cols = [self._target_col[e] for e in group.members]
-                    targets = self._targets[index][:, cols] if group.batched and index is not None else (
-                        self._targets[0, cols])
+                    targets = (
+                        self._targets[index][:, cols]
+                        if group.batched and index is not None
+                        else (self._targets[0, cols])
+                    )
                     target_of[g] = targets
                 inputs = [_gather(vals, s, B) for s in group.slots]
                 cache[g] = inputs
@@ -687,7 +714,11 @@ class Compiled:
             if self.trace.loss >= 0:
                 root_g, root_c = plan.loc[self.trace.loss]
                 per_sample = vals[root_g][..., root_c]
-                loss = float(per_sample.sum() * scale) if groups[root_g].batched else float(per_sample) * B * scale
+                loss = (
+                    float(per_sample.sum() * scale)
+                    if groups[root_g].batched
+                    else float(per_sample) * B * scale
+                )
             if self.trace.outputs is not None:
                 cols = [vals[plan.loc[e][0]][..., plan.loc[e][1]] for e in self.trace.outputs]
                 outs = np.stack([np.broadcast_to(c, (B,)) for c in cols], axis=1)
@@ -699,7 +730,11 @@ class Compiled:
     def _backward(self, vals: list, cache: list, target_of: dict, B: int, scale: float) -> Any:
         plan, groups = self.plan, self.plan.groups
         grads: list[Any] = [
-            (np.zeros(vals[g].shape, dtype=self.dtype) if vals[g] is not None and groups[g].needs_grad else None)
+            (
+                np.zeros(vals[g].shape, dtype=self.dtype)
+                if vals[g] is not None and groups[g].needs_grad
+                else None
+            )
             for g in range(len(groups))
         ]
         root_g, root_c = plan.loc[self.trace.loss]
@@ -734,14 +769,18 @@ class Compiled:
         of Values costs more than the arithmetic of a small network's step)."""
         w = np.asarray(weights, dtype=self.dtype)
         if w.shape != (len(self.params),):
-            raise CompileError(f"weights: expected shape ({len(self.params)},), one per parameter, got {w.shape}")
+            raise CompileError(
+                f"weights: expected shape ({len(self.params)},), one per parameter, got {w.shape}"
+            )
         self._need_loss()
         return self._run(X, y, backward=True, weights=w)
 
     def _need_loss(self) -> None:
         if self.trace.loss < 0:
-            raise CompileError("step: fn returned outputs only (a list of Values), so there is no loss to "
-                               "differentiate; use .forward(X), or return the loss (or (loss, outputs))")
+            raise CompileError(
+                "step: fn returned outputs only (a list of Values), so there is no loss to "
+                "differentiate; use .forward(X), or return the loss (or (loss, outputs))"
+            )
 
     def forward(self, X: Any, y: Any = None) -> tuple[float | None, Any]:
         """``(loss, outputs)`` of the batch without gradients: the loss as `step` gives it (None
@@ -776,7 +815,9 @@ def compile_step(
     - ``check``: a second sample ``x`` or ``(x, y)``, traced too; a difference from the
       example's graph raises :class:`CompileError` naming the first node that differs.
     """
-    return Compiled(fn, params, example, target, targets=targets, reduction=reduction, dtype=dtype, check=check)
+    return Compiled(
+        fn, params, example, target, targets=targets, reduction=reduction, dtype=dtype, check=check
+    )
 
 
 # ---------------------------------------------------------------------- models (for microgradnn.train)
@@ -784,11 +825,13 @@ def _as_list(output: Any) -> list:
     return list(output) if isinstance(output, (list, tuple)) else [output]
 
 
-def compile_model(model: Any, loss_fn: Callable, example: Sequence[float], target: Any = None,
-                  *, dtype: str = "float64") -> Compiled:
+def compile_model(
+    model: Any, loss_fn: Callable, example: Sequence[float], target: Any = None, *, dtype: str = "float64"
+) -> Compiled:
     """A model's training step, compiled: per sample ``loss_fn([model(x)], [y])`` (the term the
     batch's mean is made of) with the model's output beside it. What ``fit`` and ``evaluate`` use
     with ``compiled=True``."""
+
     def per_sample(x: list[Value], y: Any) -> tuple[Value, Any]:
         out = model(x)
         return loss_fn([out], [y]), out
@@ -800,8 +843,9 @@ def _l2(params: Sequence[Value], l2: float) -> float:
     return sum(p.data * p.data for p in params) * l2  # as dot(params, params) * l2 adds them
 
 
-def train_step(step: Compiled, X: Any, y: Any, optimizer: Any, l2: float = 0.0,
-               parameters: Sequence[Value] | None = None) -> tuple[float, list]:
+def train_step(
+    step: Compiled, X: Any, y: Any, optimizer: Any, l2: float = 0.0, parameters: Sequence[Value] | None = None
+) -> tuple[float, list]:
     """`microgradnn.train.train_step` on a compiled model step: the same objective (with the
     L2 penalty l2·Σp² over ``parameters``), gradients and update; returns the objective and
     the outputs' numbers, both from before the update."""

@@ -180,7 +180,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     arg(
         "--compiled",
         action="store_true",
-        help="trace the network once and train on numpy arrays (same numbers, much faster; always on for digits)",
+        help="trace the network once and train on numpy arrays (same numbers, much faster; "
+        "always on for digits)",
     )
     parser.set_defaults(run=run)
     return parser
