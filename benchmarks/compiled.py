@@ -13,12 +13,12 @@ One training step on the whole batch, for the same network with the same weights
 * **PyTorch**: ``nn.Linear`` layers on a (batch, features) tensor, the same loss, backward and
   ``p -= lr * p.grad``, one thread (``torch.set_num_threads(1)``).
 
-float64 and float32. Workloads: micrograd's moons demo (MLP(2, [16, 16, 1]), 100 points, mean
-hinge loss + 1e-4·Σp²) and MLP(64, [32, 32, 10]) on 64 random samples with softmax
-cross-entropy. Then the time to trace and plan the digits network, and how the compiled step's
-time grows with the batch size (25 … 10,000) and the width. Timings: medians over rounds, each
-round a back-to-back loop of steps after a warm-up, wall clock; the workloads are interleaved
-within each round. Not a test: nothing here is asserted.
+float64 and float32, one thread for numpy too. Workloads: micrograd's moons demo
+(MLP(2, [16, 16, 1]), 100 points, mean hinge loss + 1e-4·Σp²) and MLP(64, [32, 32, 10]) on
+64 random samples with softmax cross-entropy. Then the time to trace and plan the digits
+network, and how the compiled step's time grows with the batch size (25 … 10,000) and the
+width. Timings: medians over rounds, each round a back-to-back loop of steps after a warm-up,
+wall clock; the workloads are interleaved within each round. Not a test: nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -35,7 +35,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+# One thread for numpy's matrix products too, as for PyTorch (and a busy machine's BLAS threads
+# would otherwise fight over the cores): set before numpy loads its BLAS.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without installing
 

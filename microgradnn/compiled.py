@@ -493,6 +493,10 @@ def _backward(group: Group, inputs: list, out: Any, g: Any, targets: Any) -> lis
 
 
 # ---------------------------------------------------------------------- the public object
+def _is_nan(v: Any) -> bool:
+    return isinstance(v, float) and v != v
+
+
 def _key(label: Any) -> Any:
     """A target as a dict key (a list of numbers as a tuple)."""
     return tuple(label) if isinstance(label, list) else label
@@ -667,6 +671,17 @@ class Compiled:
             _finite_batch("y", Y)
             return A, Y, None
         labels = list(y.tolist() if hasattr(y, "tolist") else y)
+        if all(type(v) in (int, float) for v in labels) and not any(map(_is_nan, labels)):
+            # Numbers: find the few distinct labels with numpy rather than one lookup per sample.
+            distinct, inverse = np.unique(np.asarray(labels), return_inverse=True)
+            distinct_labels = distinct.tolist()
+            if any(v not in self._labels for v in distinct_labels):
+                for v in distinct_labels:
+                    if v not in self._labels:
+                        self._add_label(v, None)
+                self._replan()
+            lookup = np.array([self._labels[v] for v in distinct_labels], dtype=np.intp)
+            return A, None, lookup[inverse.reshape(-1)]
         keys = [_key(v) for v in labels]
         new = [v for k, v in dict(zip(keys, labels)).items() if k not in self._labels]
         for i, v in enumerate(labels):
