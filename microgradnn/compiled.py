@@ -493,10 +493,6 @@ def _backward(group: Group, inputs: list, out: Any, g: Any, targets: Any) -> lis
 
 
 # ---------------------------------------------------------------------- the public object
-def _is_nan(v: Any) -> bool:
-    return isinstance(v, float) and v != v
-
-
 def _key(label: Any) -> Any:
     """A target as a dict key (a list of numbers as a tuple)."""
     return tuple(label) if isinstance(label, list) else label
@@ -623,6 +619,10 @@ class Compiled:
         self._static_consts = table[0, self.plan.static_consts].astype(self.dtype)
         self._targets = targets.astype(self.dtype)
         self._target_col = {e: j for j, e in enumerate(target_nodes)}
+        # The numeric labels sorted, with their rows, for np.searchsorted in _label_rows.
+        numeric = sorted((k, i) for k, i in self._labels.items() if type(k) in (int, float))
+        rows = np.array([i for _, i in numeric], dtype=np.intp)
+        self._known_labels = (np.array([k for k, _ in numeric]), rows)
 
     @property
     def groups(self) -> list[Group]:
@@ -670,18 +670,10 @@ class Compiled:
                 raise CompileError(f"y: each target must have {self.n_y} numbers, got {Y.shape[1]}")
             _finite_batch("y", Y)
             return A, Y, None
+        numbers = np.asarray(y) if not isinstance(y, np.ndarray) else y
+        if numbers.ndim == 1 and numbers.dtype.kind in "iuf":
+            return A, None, self._label_rows(numbers)
         labels = list(y.tolist() if hasattr(y, "tolist") else y)
-        if all(type(v) in (int, float) for v in labels) and not any(map(_is_nan, labels)):
-            # Numbers: find the few distinct labels with numpy rather than one lookup per sample.
-            distinct, inverse = np.unique(np.asarray(labels), return_inverse=True)
-            distinct_labels = distinct.tolist()
-            if any(v not in self._labels for v in distinct_labels):
-                for v in distinct_labels:
-                    if v not in self._labels:
-                        self._add_label(v, None)
-                self._replan()
-            lookup = np.array([self._labels[v] for v in distinct_labels], dtype=np.intp)
-            return A, None, lookup[inverse.reshape(-1)]
         keys = [_key(v) for v in labels]
         new = [v for k, v in dict(zip(keys, labels)).items() if k not in self._labels]
         for i, v in enumerate(labels):
@@ -693,6 +685,22 @@ class Compiled:
             self._replan()
         index = np.fromiter(map(self._labels.__getitem__, keys), dtype=np.intp, count=len(labels))
         return A, None, index
+
+    def _label_rows(self, labels: Any) -> Any:
+        """Each sample's row of the label tables, for labels that are numbers (found with numpy:
+        the samples are many, the distinct labels few)."""
+        if labels.dtype.kind == "f" and np.isnan(labels).any():
+            raise CompileError(f"y: sample {int(np.nonzero(np.isnan(labels))[0][0])} has a NaN target")
+        known, rows = self._known_labels
+        pos = np.searchsorted(known, labels).clip(0, max(len(known) - 1, 0))
+        if len(known) and (known[pos] == labels).all():
+            return rows[pos]
+        for v in np.unique(labels).tolist():
+            if _key(v) not in self._labels:
+                self._add_label(v, None)
+        self._replan()
+        return self._label_rows(labels)
+
 
     def _run(self, X: Any, y: Any, backward: bool, weights: Any = None) -> tuple[float, Any, Any]:
         A, Y, index = self._batch(X, y)

@@ -138,6 +138,33 @@ def test_continuous_targets_as_values_and_sum_reduction():
     assert_same_gradients([p.grad for p in model.parameters()], ref_grads)
 
 
+def test_list_targets_traced_per_distinct_target():
+    # Regression with two outputs and mse, which reads the targets as numbers: each distinct
+    # target list is traced once and its numbers become a per-sample table.
+    rng = random.Random(2)
+    X = [[rng.uniform(-1, 1), rng.uniform(-1, 1)] for _ in range(12)]
+    y = [[round(x[0] + x[1], 1), round(x[0] - x[1], 1)] for x in X]
+    model = MLP(2, [4, 2], seed=0)
+
+    def fn(x, t):
+        return mse([model(x)], [t])
+
+    step = compile_step(fn, model, X[0], y[0])
+    loss = step(X, y)
+    ref_loss, ref_grads = scalar_reference(fn, model.parameters(), X, y)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    assert_same_gradients([p.grad for p in model.parameters()], ref_grads)
+    # Labels as a numpy array, including one the compiled step has not met yet.
+    X2, y2 = make_moons(20, noise=0.1, seed=3)
+    net = MLP(2, [3, 1], seed=0)
+    hinge_step = compile_step(lambda x, t: hinge([net(x)], [t]), net, X2[0], 1)
+    labels = np.array([1 if t > 0 else 0 for t in y2])  # 0/1 labels: 0 is new here
+    expected = hinge([net(x) for x in X2], labels.tolist()).data
+    assert hinge_step(X2, labels) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(CompileError, match="sample 1 has a NaN target"):
+        hinge_step(X2[:2], np.array([1.0, math.nan]))
+
+
 def test_a_target_read_as_a_number_is_refused_as_a_value():
     model = MLP(1, [1], seed=0)
     with pytest.raises(CompileError, match="targets='labels'"):
