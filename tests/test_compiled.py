@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import subprocess
 import sys
 
@@ -312,3 +313,27 @@ def test_load_digits():
     assert set(y) == set(range(10)) and 0.0 <= min(map(min, X)) and max(map(max, X)) == 1.0
     Xs, ys = load_digits(seed=0)
     assert sorted(ys) == sorted(y) and Xs != X
+
+
+def test_demo_on_digits_reaches_95_percent_held_out(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    from microgradnn.cli import main
+
+    assert main(["demo", "--dataset", "digits", "--out", str(tmp_path), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    held_out = re.search(r"held-out 360 images: loss [\d.]+, accuracy ([\d.]+)%", printed)
+    assert held_out is not None, printed
+    assert float(held_out.group(1)) >= 95.0
+    assert (tmp_path / "model.json").exists()
+
+
+def test_demo_compiled_matches_the_scalar_demo(tmp_path, capsys):
+    from microgradnn.cli import main
+
+    args = ["demo", "--epochs", "5", "--no-progress", "--out"]
+    assert main([*args, str(tmp_path / "a")]) == 0
+    scalar = capsys.readouterr().out
+    assert main([*args, str(tmp_path / "b"), "--compiled"]) == 0
+    compiled = capsys.readouterr().out
+    final = re.compile(r"final loss ([\d.e-]+), accuracy ([\d.]+)%")
+    assert final.search(scalar).groups() == final.search(compiled).groups()
