@@ -7,6 +7,7 @@ import random
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -337,3 +338,16 @@ def test_demo_compiled_matches_the_scalar_demo(tmp_path, capsys):
     compiled = capsys.readouterr().out
     final = re.compile(r"final loss ([\d.e-]+), accuracy ([\d.]+)%")
     assert final.search(scalar).groups() == final.search(compiled).groups()
+
+
+def test_benchmark_script_runs(tmp_path):
+    """benchmarks/compiled.py end to end on tiny sizes (no timing is checked)."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "compiled.py"
+    if not script.exists():
+        pytest.skip("benchmarks/compiled.py is not here")
+    out = tmp_path / "compiled.json"
+    command = [sys.executable, str(script), "--smoke", "--json", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "| moons MLP(2, [4, 4, 1]), 25 points, hinge | float64 |" in done.stdout
+    assert "trace+plan MLP(64, [4, 10])" in out.read_text()
