@@ -332,7 +332,8 @@ class _Plan:
                 key: tuple = (op, level[e], arity, batched[e])
                 if op is ops.DOT:
                     # The neurons of a layer share the side that depends on the sample (their
-                    # input vector): bucket by it, so that each bucket is one matrix product.
+                    # input vector): bucket by that side, so that each bucket is one matrix
+                    # product (dot nodes that share nothing are buckets of one).
                     half = len(ins) // 2
                     side = ins[half:] if any(batched[i] for i in ins[half:]) else ins[:half]
                     key += (side,)
@@ -377,19 +378,12 @@ class _Plan:
         if group.op == "dot":
             k = group.k // 2
             firsts, seconds = [i[:k] for i in ins], [i[k:] for i in ins]
-            # A layer's neurons all read the same input vector: one side shared by every node
-            # makes the group one matrix product, (batch, k) @ (k, nodes).
-            for shared, other in ((seconds, firsts), (firsts, seconds)):
-                if all(s == shared[0] for s in shared):
-                    group.shape = "matmul"
-                    group.slots = [self._slot(shared[0]), self._slot([e for o in other for e in o])]
-                    group.k = k
-                    return
-            group.slots = [
-                self._slot([e for f in firsts for e in f]),
-                self._slot([e for s in seconds for e in s]),
-            ]
-            group.k = k
+            # The bucket's nodes share one side (a layer's neurons read the same input vector),
+            # so the group is one matrix product, (batch, k) @ (k, nodes): slot 0 is the shared
+            # side, slot 1 the other sides of all nodes, one after the other.
+            shared, other = (seconds, firsts) if all(s == seconds[0] for s in seconds) else (firsts, seconds)
+            group.shape, group.k = "matmul", k
+            group.slots = [self._slot(shared[0]), self._slot([e for o in other for e in o])]
             return
         if group.k:  # sum and the losses: every node's inputs side by side, (..., nodes, k)
             group.slots = [self._slot([e for i in ins for e in i])]
@@ -435,15 +429,11 @@ def _apply(row: Operation, *args: Any) -> Any:
 def _forward(group: Group, inputs: list, targets: Any) -> Any:
     op = group.op
     if op == "dot":
-        a, b = inputs
-        if group.shape == "matmul":
-            w = b.reshape(b.shape[:-1] + (group.size, group.k))
-            if w.ndim == 2:
-                return a @ w.T
-            return np.einsum("...k,...mk->...m", a, w)
-        a = a.reshape(a.shape[:-1] + (group.size, group.k))
-        b = b.reshape(b.shape[:-1] + (group.size, group.k))
-        return (a * b).sum(axis=-1)
+        a, b = inputs  # the shared side (..., k) and the nodes' other sides (..., nodes·k)
+        w = b.reshape(b.shape[:-1] + (group.size, group.k))
+        if w.ndim == 2:  # the other sides are the same for every sample: weights
+            return a @ w.T
+        return np.einsum("...k,...mk->...m", a, w)
     if op == "sum":
         z = inputs[0]
         return z.reshape(z.shape[:-1] + (group.size, group.k)).sum(axis=-1)
@@ -464,17 +454,12 @@ def _backward(group: Group, inputs: list, out: Any, g: Any, targets: Any) -> lis
     op = group.op
     if op == "dot":
         a, b = inputs
-        if group.shape == "matmul":
-            w = b.reshape(b.shape[:-1] + (group.size, group.k))
-            if w.ndim == 2 and a.ndim == 2:
-                return [g @ w, (g.T @ a).reshape(-1)]  # the weights' gradient summed over the batch
-            da = np.einsum("...m,...mk->...k", g, w)
-            dw = g[..., :, None] * a[..., None, :]
-            return [da, dw.reshape(dw.shape[:-2] + (-1,))]
-        shape = a.shape[:-1] + (group.size, group.k)
-        a, b = a.reshape(shape), b.reshape(b.shape[:-1] + (group.size, group.k))
-        da, db = g[..., None] * b, g[..., None] * a
-        return [da.reshape(da.shape[:-2] + (-1,)), db.reshape(db.shape[:-2] + (-1,))]
+        w = b.reshape(b.shape[:-1] + (group.size, group.k))
+        if w.ndim == 2 and a.ndim == 2:
+            return [g @ w, (g.T @ a).reshape(-1)]  # the weights' gradient summed over the batch
+        da = np.einsum("...m,...mk->...k", g, w)
+        dw = g[..., :, None] * a[..., None, :]
+        return [da, dw.reshape(dw.shape[:-2] + (-1,))]
     if op == "sum":
         z = inputs[0]
         full = np.broadcast_to(g[..., None], g.shape + (group.k,))
