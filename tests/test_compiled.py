@@ -277,6 +277,15 @@ def test_fit_compiled_gives_the_scalar_history():
     assert predict(model, X, compiled=True) == pytest.approx(predict(model, X), abs=1e-12)
 
 
+def test_fit_compiled_the_issue_example():
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    scalar = fit(MLP(2, [16, 16, 1], seed=1337), X, y, loss="hinge", progress=False)
+    fast = fit(MLP(2, [16, 16, 1], seed=1337), X, y, loss="hinge", progress=False, compiled=True)
+    assert len(fast.loss) == len(scalar.loss) == 100
+    assert max(abs(a - b) for a, b in zip(fast.loss, scalar.loss)) <= 1e-9
+    assert max(abs(a - b) for a, b in zip(fast.metric, scalar.metric)) <= 1e-9
+
+
 def test_fit_compiled_minibatches_and_cross_entropy():
     rng = random.Random(4)
     X = [[rng.gauss(0, 1) for _ in range(5)] for _ in range(30)]
