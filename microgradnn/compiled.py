@@ -474,7 +474,9 @@ def _backward(group: Group, inputs: list, out: Any, g: Any, targets: Any) -> lis
         return [g * (ops.sigmoid(inputs[0]) - targets)]
     row = group.row
     local = (row.numpy_grads or row.grads)(out, *inputs)
-    return [d * g for d in local]
+    # The local gradient of + (and of - for its first input) is the number 1: pass g on instead
+    # of multiplying a whole array by 1 (a slot's gradient is only read, added into others).
+    return [g if type(d) is float and d == 1.0 else d * g for d in local]
 
 
 # ---------------------------------------------------------------------- the public object
