@@ -60,6 +60,7 @@ class CompileError(ValueError):
 
 # Kinds of elements of a trace: the leaves, then the nodes made by operations.
 _X, _Y, _PARAM, _CONST, _NODE = "x", "y", "param", "const", "node"
+_BLUE, _GREEN = "#cfe8ff", "#d9f2d9"  # the inputs and the operation nodes in `Compiled.draw`
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -617,6 +618,38 @@ class Compiled:
         return [g for g in self.plan.groups[: self.plan.g_vconst + 1] if g.size] + [
             self.plan.groups[g] for g in self.plan.order
         ]
+
+    def draw(self, rankdir: str = "LR") -> Any:
+        """The one-sample graph as a ``graphviz.Digraph``, every operation node inside a box for
+        its group (the inputs in one box on the left). Parameters and constants are left out:
+        each group gathers the ones it needs into one array."""
+        import graphviz
+
+        trace, plan = self.trace, self.plan
+        picture = graphviz.Digraph(
+            graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"},
+            node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.3"},
+        )
+        shown: set[int] = set()
+        for g, group in enumerate(plan.groups):
+            members = [e for e, (h, _) in enumerate(plan.loc) if h == g and trace.kind[e] in (_X, _NODE)]
+            if not members:
+                continue
+            with picture.subgraph(name=f"cluster_{g}") as box:
+                title = "inputs" if group.op == _X else f"level {group.level}: {len(members)} × {group.op}"
+                title += "\nONE matrix product" if group.shape == "matmul" else ""
+                box.attr(label=title, style="rounded,filled", fillcolor="#f4f4f4", color="#888888")
+                for e in members:
+                    shown.add(e)
+                    if trace.kind[e] == _X:
+                        box.node(str(e), f"x{trace.index[e]}", shape="box", style="filled", fillcolor=_BLUE)
+                    else:
+                        box.node(str(e), str(trace.op[e]), shape="ellipse", style="filled", fillcolor=_GREEN)
+        for e, inputs in enumerate(trace.inputs):
+            for i in dict.fromkeys(inputs):
+                if i in shown and e in shown:
+                    picture.edge(str(i), str(e), color="#999999", arrowsize="0.5")
+        return picture
 
     def describe(self) -> str:
         """The plan as text: one line per array operation."""

@@ -363,3 +363,13 @@ def test_benchmark_script_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "| moons MLP(2, [4, 4, 1]), 25 points, hinge | float64 |" in done.stdout
     assert "trace+plan MLP(64, [4, 10])" in out.read_text()
+
+
+def test_draw_puts_each_group_in_one_box():
+    model = MLP(2, [3, 3, 1], seed=1)
+    step = compile_step(lambda x, t: hinge([model(x)], [t]), model, [0.5, -0.2], 1)
+    source = step.draw().source
+    # The inputs' box and one box per array operation; the three dot groups as matrix products.
+    assert source.count("subgraph cluster_") == 1 + len(step.plan.order)
+    assert source.count("ONE matrix product") == 3
+    assert source.count("level 3: 3 × ReLU") == 1
