@@ -118,7 +118,7 @@ def _node_inputs(node: Value) -> tuple[Operation, list]:
         )
     a, b = node._a, node._b
     if b is _MANY:
-        return op, list(a)
+        return op, list(a)  # type: ignore[call-overload]  # _a holds the tuple of inputs here
     if b is None:
         if node._db is not None and op.base is not None:  # x ∘ c with the number c kept in the node
             return op.base, ([node._db, a] if op.number_first else [a, node._db])
@@ -420,11 +420,13 @@ def _scatter(grads: list, groups: list[Group], slot: _Slot, contribution: Any) -
         elif unique:
             target[..., cols] += piece
         else:  # a node used twice in one slot (x * x): np.add.at adds both contributions
-            np.add.at(target, (Ellipsis, cols), piece)
+            np.add.at(target, (Ellipsis, cols), piece)  # type: ignore[arg-type]
 
 
 def _apply(row: Operation, *args: Any) -> Any:
-    return (row.numpy or row.forward)(*args)
+    forward = row.numpy or row.forward
+    assert forward is not None  # rows without either are refused when tracing
+    return forward(*args)
 
 
 def _forward(group: Group, inputs: list, targets: Any) -> Any:
@@ -722,7 +724,8 @@ class Compiled:
         return self._label_rows(labels)
 
 
-    def _run(self, X: Any, y: Any, backward: bool, weights: Any = None) -> tuple[float, Any, Any]:
+    def _run(self, X: Any, y: Any, backward: bool, weights: Any = None) -> tuple[Any, Any]:
+        """(loss or None, the parameters' gradient or None) of the batch; sets ``.outputs``."""
         A, Y, index = self._batch(X, y)
         plan, groups = self.plan, self.plan.groups
         B = len(A)
@@ -906,6 +909,7 @@ def train_step(
 def evaluate(step: Compiled, X: Any, y: Any, l2: float = 0.0) -> tuple[float, list]:
     """The objective (as `train_step` computes it) and the outputs' numbers, without updating."""
     loss, outputs = step.forward(X, y)
+    assert loss is not None and outputs is not None  # compile_model's fn returns (loss, outputs)
     return loss + (_l2(step.params, l2) if l2 else 0.0), outputs.tolist()
 
 
