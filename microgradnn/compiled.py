@@ -405,19 +405,40 @@ def _gather(vals: list, slot: _Slot, batch: int) -> Any:
     return np.concatenate(arrays, axis=-1)
 
 
-def _scatter(grads: list, groups: list[Group], slot: _Slot, contribution: Any) -> None:
-    """Add a slot's gradient into the gradients of the groups it was gathered from."""
+def _scatter(
+    grads: list, owned: set[int], vals: list, groups: list[Group], slot: _Slot, contribution: Any
+) -> None:
+    """Add a slot's gradient into the gradients of the groups it was gathered from.
+
+    A group's gradient starts as None. The first contribution to all of its columns is kept as
+    it is, without a copy (it may be another group's array, or read-only): such an array is
+    never changed in place, only replaced by a sum. Arrays made here (``owned``) are added
+    into in place.
+    """
     single = len(slot.parts) == 1
     for g, cols, start, stop, unique in slot.parts:
         if not groups[g].needs_grad:
             continue
         piece = contribution if single else contribution[..., start:stop]
-        target = grads[g]
         if not groups[g].batched and piece.ndim == 2:
             piece = piece.sum(axis=0)  # a parameter's gradient is the sum over the samples
+        target = grads[g]
         if cols is None:
-            target += piece
-        elif unique:
+            if target is None:
+                grads[g] = piece
+            elif g in owned:
+                target += piece
+            else:
+                grads[g] = target + piece
+                owned.add(g)
+            continue
+        if target is None:
+            target = grads[g] = np.zeros(vals[g].shape, dtype=vals[g].dtype)
+            owned.add(g)
+        elif g not in owned:
+            target = grads[g] = target.copy()
+            owned.add(g)
+        if unique:
             target[..., cols] += piece
         else:  # a node used twice in one slot (x * x): np.add.at adds both contributions
             np.add.at(target, (Ellipsis, cols), piece)  # type: ignore[arg-type]
@@ -775,28 +796,24 @@ class Compiled:
 
     def _backward(self, vals: list, cache: list, target_of: dict, B: int, scale: float) -> Any:
         plan, groups = self.plan, self.plan.groups
-        grads: list[Any] = [
-            (
-                np.zeros(vals[g].shape, dtype=self.dtype)
-                if vals[g] is not None and groups[g].needs_grad
-                else None
-            )
-            for g in range(len(groups))
-        ]
+        grads: list[Any] = [None] * len(groups)
         root_g, root_c = plan.loc[self.trace.loss]
-        if grads[root_g] is not None:
+        if groups[root_g].needs_grad:
             # ∂loss/∂(each sample's loss) = 1/B for the mean: the seed of the scalar graph's backward.
+            grads[root_g] = np.zeros(vals[root_g].shape, dtype=self.dtype)
             grads[root_g][..., root_c] = scale if groups[root_g].batched else scale * B
+            owned = {root_g}
             for g in reversed(plan.order):
                 group = groups[g]
-                if not group.needs_grad:
+                if not group.needs_grad or grads[g] is None:  # None: the loss does not depend on it
                     continue
                 slot_grads = _backward(group, cache[g], vals[g], grads[g], target_of.get(g))
                 for slot, contribution in zip(group.slots, slot_grads):
                     if np.ndim(contribution) == 0 or contribution.shape[-1:] != (slot.width,):
                         contribution = np.broadcast_to(contribution, grads[g].shape[:-1] + (slot.width,))
-                    _scatter(grads, groups, slot, contribution)
-        return grads[plan.g_param]
+                    _scatter(grads, owned, vals, groups, slot, contribution)
+        gradient = grads[plan.g_param]
+        return np.zeros(len(self.params), dtype=self.dtype) if gradient is None else gradient
 
     def step(self, X: Any, y: Any = None) -> float:
         """The batch's loss; sets every parameter's ``.grad`` (and ``.outputs``)."""
