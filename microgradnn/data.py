@@ -36,6 +36,7 @@ from microgradnn.checks import (
 __all__ = [
     "DATASETS",
     "bmi_table",
+    "load_digits",
     "make_blobs",
     "make_circles",
     "make_moons",
@@ -313,6 +314,28 @@ def standardize(
         var = math.fsum((row[j] - means[j]) ** 2 for row in X) / n
         stds.append(math.sqrt(var) if var > 0.0 else 1.0)
     return [[(row[j] - means[j]) / stds[j] for j in range(d)] for row in X], means, stds
+
+
+def load_digits(*, seed: int | None = None, rng: random.Random | None = None) -> Dataset:
+    """Handwritten digits: scikit-learn's bundled 1,797 images of 8×8 pixels (no download).
+
+    ``X``: 64 pixel intensities per image, scaled from 0..16 to [0, 1], row by row; ``y``: the
+    digit 0..9 (class indices, for `cross_entropy`). With ``seed`` (or ``rng``) the samples are
+    shuffled, so that a slice of them is a fair held-out set; otherwise in scikit-learn's order.
+    Needs the ``digits`` extra: ``pip install 'microgradnn[digits]'``.
+    """
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError:
+        raise ImportError(
+            "load_digits needs scikit-learn (it ships the images): pip install 'microgradnn[digits]'"
+        ) from None
+    bunch = sklearn_digits()
+    X = (bunch.data / 16.0).tolist()
+    y = [int(t) for t in bunch.target]
+    if seed is None and rng is None:
+        return X, y
+    return _shuffled(X, y, random_source(seed, rng, "load_digits"))
 
 
 #: The two-class 2-D datasets by name (as ``microgradnn demo --dataset`` takes them).

@@ -315,6 +315,7 @@ def fit(
     record_every: int | None = None,
     record_resolution: int = DEFAULT_RESOLUTION,
     on_nonfinite: str = "raise",
+    compiled: bool = False,
 ) -> History:
     """Train ``model`` on ``(X, y)`` by gradient descent; returns the `History`.
 
@@ -338,6 +339,8 @@ def fit(
 
     ``X`` is a list of samples (lists of numbers) or a 2-D numpy array, ``y`` a list or 1-D
     array of labels; both are checked before anything trains (see docs/training.md).
+    - ``compiled=True``: the model and loss are traced once and each step runs on numpy arrays
+      (`microgradnn.compiled`), with the same numbers as the scalar path; needs numpy.
     """
     l2 = check_real("fit(l2)", l2, lo=0.0)
     _check_model("fit", model, needs_parameters=isinstance(optimizer, str) or bool(l2))
@@ -347,6 +350,7 @@ def fit(
     if seed is not None:
         seed = check_int("fit(seed)", seed)
     check_bool("fit(progress)", progress)
+    check_bool("fit(compiled)", compiled)
     if callback is not None:
         check_callable("fit(callback)", callback, "a function callback(epoch, history), or None")
     check_choice("fit(on_nonfinite)", on_nonfinite, ("raise", "continue"))
@@ -360,6 +364,11 @@ def fit(
     n = len(X)
     size = n if batch_size is None else min(batch_size, n)
     history = History(metric_name=metric_name)
+    step = None
+    if compiled:
+        from microgradnn import compiled as fast  # numpy is imported only on this path
+
+        step = fast.compile_model(model, loss_fn, X[0], y[0])
     order = list(range(n))
     start = time.perf_counter()
     if recorder is not None:
@@ -378,7 +387,11 @@ def fit(
                 Xb = X if size == n else [X[i] for i in batch]
                 yb = y if size == n else [y[i] for i in batch]
                 try:
-                    value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
+                    if step is None:
+                        value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
+                    else:
+                        opt.zero_grad()
+                        value, scores = fast.train_step(step, Xb, yb, opt, l2, params)
                 except OverflowError as e:
                     raise _diverged(epoch, epochs, math.inf, history, f" ({e})") from e
                 if on_nonfinite == "raise" and not math.isfinite(value):
@@ -419,12 +432,17 @@ def _diverged(epoch: int, epochs: int, loss: float, history: History, detail: st
 
 
 # ---------------------------------------------------------------------- evaluation
-def predict(model: Any, X: Sequence) -> list:
+def predict(model: Any, X: Sequence, *, compiled: bool = False) -> list:
     """The model's output numbers for every sample (a float, or a list for several outputs),
-    computed without recording a graph. ``X``: a list of samples or a 2-D numpy array."""
+    computed without recording a graph. ``X``: a list of samples or a 2-D numpy array
+    (``compiled=True``: on numpy arrays, traced once)."""
     _check_model("predict", model, needs_parameters=False)
     nin = _model_size(model, "nin")
     X = as_matrix("predict(X)", X, width=nin, width_of=f"the model takes {nin} inputs" if nin else "")
+    if check_bool("predict(compiled)", compiled):
+        from microgradnn import compiled as fast
+
+        return fast.predict(model, X)
     fast = getattr(model, "predict_batch", None)
     if fast is not None:
         return fast(X)
@@ -440,14 +458,20 @@ def evaluate(
     *,
     l2: float = 0.0,
     metric: str | Callable | None = "auto",
+    compiled: bool = False,
 ) -> tuple[float, float | None]:
     """``(loss, metric)`` of the model on ``(X, y)``, without recording a graph; the loss
-    includes l2·Σp² when ``l2`` is given, as in `fit`."""
+    includes l2·Σp² when ``l2`` is given, as in `fit` (``compiled=True``: on numpy arrays)."""
     l2 = check_real("evaluate(l2)", l2, lo=0.0)
     _check_model("evaluate", model, needs_parameters=bool(l2))
     loss_fn = _resolve_loss(loss)
     X, y = _check_data("evaluate", model, X, y, loss_fn)
     _, metric_fn = _resolve_metric(metric, loss_fn)
+    if check_bool("evaluate(compiled)", compiled):
+        from microgradnn import compiled as fast
+
+        value, scores = fast.evaluate(fast.compile_model(model, loss_fn, X[0], y[0]), X, y, l2)
+        return value, (float(metric_fn(scores, y)) if metric_fn is not None else None)
     with no_grad():
         outputs = _outputs(model, X)
         value = loss_fn(outputs, y)
