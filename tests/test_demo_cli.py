@@ -99,7 +99,10 @@ def test_help_documents_every_option(tmp_path):
         (["--samples", "2"], "--samples"),
         (["--noise", "-0.1"], "--noise"),
         (["--batch-size", "0"], "--batch-size"),
-        (["--bogus"], "unrecognized arguments"),
+        (["--bogus"], "microgradnn demo: error: unrecognized option --bogus"),
+        (["--datset", "circles"], "unrecognized option --datset (did you mean --dataset?)"),
+        (["--epoks=3"], "unrecognized option --epoks (did you mean --epochs?)"),
+        (["stray"], "microgradnn demo: error: unexpected argument stray"),
     ],
 )
 def test_bad_arguments_get_one_line_and_status_2(tmp_path, args, message):
@@ -109,6 +112,14 @@ def test_bad_arguments_get_one_line_and_status_2(tmp_path, args, message):
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "microgradnn-demo").exists()
+
+
+def test_version_is_the_package_version(tmp_path):
+    from microgradnn import __version__
+
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"microgradnn {__version__}"
 
 
 def test_an_out_path_that_is_a_file_is_refused(tmp_path):
