@@ -44,7 +44,7 @@ def _count(n: object, what: str, minimum: int = 1) -> int:
 
 
 def _nonneg(x: object, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 <= x < math.inf:
+    if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 <= float(x) < math.inf:
         raise ValueError(f"{what} must be a finite number >= 0, got {x!r}")
     return float(x)
 
@@ -142,7 +142,7 @@ def make_blobs(
     n = _count(n_samples, "make_blobs(n_samples)")
     std = _nonneg(cluster_std, "make_blobs(cluster_std)")
     source = random_source(seed, rng, "make_blobs")
-    if isinstance(centers, int) and not isinstance(centers, bool):
+    if isinstance(centers, int):  # True and False too, refused by _count
         k = _count(centers, "make_blobs(centers)", 2)
         d = _count(n_features, "make_blobs(n_features)")
         low, high = center_box

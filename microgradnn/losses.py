@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from numbers import Real
-from typing import Union
+from typing import Any, Union, cast
 
 from microgradnn.engine import Operation, Value, dot, make_node, value_sum
 
@@ -80,7 +80,7 @@ def _number(t: object, what: str, i: int) -> float:
 
 def _squared_errors(predictions: Sequence, targets: Sequence, what: str) -> list[Value]:
     _check_batch(predictions, targets, what)
-    terms = []
+    terms: list[Value] = []
     for i, (p, t) in enumerate(zip(predictions, targets)):
         if isinstance(p, (list, tuple)):  # a model with several outputs: one term per output
             if not isinstance(t, (list, tuple)) or len(t) != len(p):
@@ -279,7 +279,9 @@ def l2_penalty(parameters: Iterable[Value], alpha: float = 1e-4) -> Value:
 
     ``alpha`` defaults to micrograd's demo's 1e-4.
     """
-    params = list(parameters.parameters() if hasattr(parameters, "parameters") else parameters)
+    if hasattr(parameters, "parameters"):  # a Module
+        parameters = cast(Any, parameters).parameters()
+    params = list(parameters)
     if not params:
         raise ValueError("l2_penalty: needs at least one parameter")
     for p in params:
@@ -297,7 +299,7 @@ for _fn, _kind in (
     (binary_cross_entropy_with_logits, "binary"),
     (cross_entropy, "multiclass"),
 ):
-    _fn.task = _kind  # type: ignore[attr-defined] - what `fit` measures besides the loss
+    _fn.task = _kind  # type: ignore[union-attr]  # what `fit` measures besides the loss
 
 #: The losses by name, as ``fit(loss=...)`` accepts them. Each has a ``task`` attribute:
 #: 'regression', 'binary' or 'multiclass'.

@@ -28,7 +28,7 @@ from numbers import Real
 from operator import attrgetter
 from operator import mul as _fmul
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Generic, Union, cast
 
 from microgradnn._seeding import random_source
 from microgradnn.engine import Number, Value, dot, gc_paused, no_grad
@@ -49,6 +49,20 @@ __all__ = [
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]  # noqa: UP007 - runtime alias for Python 3.10
+
+# What calling a Layer or an MLP returns: a bare Value (one output, the default) or a list of
+# Values. Type checkers take it from the annotation, ``MLP[list[Value]]`` for several outputs;
+# it cannot follow from ``nouts``, whose last entry a type checker does not see. A default for
+# a TypeVar (PEP 696) is in `typing` only from Python 3.13; type checkers read it from their
+# own copy of typing_extensions' stubs, so nothing extra is needed at run time.
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    Output = TypeVar("Output", bound=Union[Value, list[Value]], default=Value)  # noqa: UP007
+else:
+    from typing import TypeVar
+
+    Output = TypeVar("Output")
 
 #: The activation functions a neuron can apply to ``w·x + b``.
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
@@ -94,9 +108,9 @@ class ModelFileError(ValueError):
 
 
 def _check_activation(name: object, what: str) -> str:
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"{what}: unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return name  # type: ignore[return-value]
+    return name
 
 
 def _check_count(n: object, what: str) -> int:
@@ -155,7 +169,7 @@ _get_data = attrgetter("data")
 _new_node = Value._node
 
 
-def _layer_plan(layer: Layer) -> list[_NeuronPlan]:
+def _layer_plan(layer: Layer[Any]) -> list[_NeuronPlan]:
     return [(tuple(n.w), tuple(map(_get_data, n.w)), n.b, n._activate) for n in layer.neurons]
 
 
@@ -176,7 +190,7 @@ def _run_plan(plan: list[list[_NeuronPlan]], x: tuple[Value, ...]) -> list[Value
 
 # The graph-free forward pass: the same arithmetic on floats, in the same order, so
 # `predict` gives exactly the numbers the graph would hold.
-def _float_plan(layers: Sequence[Layer]) -> list[list[tuple]]:
+def _float_plan(layers: Sequence[Layer[Any]]) -> list[list[tuple]]:
     return [
         [(tuple(map(_get_data, n.w)), n.b.data, _ACTIVATE_FLOAT[n.activation]) for n in layer.neurons]
         for layer in layers
@@ -421,7 +435,7 @@ def _read_model_file(path: PathLike) -> dict[str, Any]:
 def load_model(path: PathLike) -> Module:
     """Rebuild the model saved in ``path`` (a `Neuron`, `Layer` or `MLP`) with its parameters."""
     document = _read_model_file(path)
-    classes: dict[str, type[Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
+    classes: dict[str, Callable[..., Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
     cls = classes.get(document["class"])
     if cls is None or document["config"] is None:
         raise ModelFileError(
@@ -500,10 +514,11 @@ class Neuron(Module):
         return f"Neuron({len(self.w)}, activation={self.activation!r})"
 
 
-class Layer(Module):
+class Layer(Module, Generic[Output]):
     """``nout`` neurons reading the same ``nin`` inputs; keyword arguments go to each `Neuron`.
 
     As in micrograd, calling a layer with one output returns a bare Value, otherwise a list.
+    For type checkers a layer returns a Value unless annotated as ``Layer[list[Value]]``.
     """
 
     def __init__(
@@ -538,10 +553,10 @@ class Layer(Module):
     def activation(self) -> str:
         return self.neurons[0].activation
 
-    def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+    def __call__(self, x: Sequence[Value | Number]) -> Output:
         """[activation(wᵢ·x + bᵢ) for each neuron i] for one input vector ``x``."""
         out = _run_plan([_layer_plan(self)], _as_inputs(x, self.nin, "Layer"))
-        return out[0] if len(out) == 1 else out
+        return cast(Output, out[0] if len(out) == 1 else out)
 
     def predict(self, x: Sequence[Number | Value]) -> float | list[float]:
         """The layer's outputs as floats, on floats only (no Values, no graph)."""
@@ -560,14 +575,15 @@ class Layer(Module):
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
 
 
-class MLP(Module):
+class MLP(Module, Generic[Output]):
     """A multi-layer perceptron: ``MLP(nin, nouts)`` as in micrograd.
 
     ``nouts`` lists the layer widths; hidden layers use ``activation`` (default 'relu') and the
     last layer ``output_activation`` (default 'linear'), so ``MLP(3, [4, 4, 1],
     activation='tanh', output_activation='tanh')`` is the lecture's all-tanh network. A model
-    with one output returns a bare Value, otherwise a list of Values. ``init``, ``seed`` and
-    ``rng`` choose the weights (see `Neuron`).
+    with one output returns a bare Value, otherwise a list of Values; for type checkers,
+    ``model(x)`` is a Value unless the model is annotated ``MLP[list[Value]]``. ``init``,
+    ``seed`` and ``rng`` choose the weights (see `Neuron`).
     """
 
     def __init__(
@@ -615,20 +631,20 @@ class MLP(Module):
         """Every layer's parameters, layer by layer (micrograd's order)."""
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+    def __call__(self, x: Sequence[Value | Number]) -> Output:
         """The network's output for one input vector ``x`` (numbers or Values)."""
         plan = [_layer_plan(layer) for layer in self.layers]
         out = _run_plan(plan, _as_inputs(x, self.nin, "MLP"))
-        return out[0] if len(out) == 1 else out
+        return cast(Output, out[0] if len(out) == 1 else out)
 
-    def forward_batch(self, X: Sequence[Sequence[Value | Number]]) -> list[Value] | list[list[Value]]:
+    def forward_batch(self, X: Sequence[Sequence[Value | Number]]) -> list[Output]:
         """``[model(x) for x in X]``, faster: the parameters are read once for the whole batch."""
         plan = [_layer_plan(layer) for layer in self.layers]
         nin = self.nin
         single = self.layers[-1].nout == 1
         with gc_paused():
             outs = [_run_plan(plan, _as_inputs(x, nin, "MLP")) for x in X]
-        return [o[0] for o in outs] if single else outs
+        return cast("list[Output]", [o[0] for o in outs] if single else outs)
 
     def predict(self, x: Sequence[Number | Value]) -> float | list[float]:
         """The network's output as float(s), on floats only (no Values, no graph): the same

@@ -153,8 +153,9 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Value] | Any, lr: LearningRate) -> None:
-        if hasattr(params, "parameters") and callable(params.parameters):
-            params = params.parameters()
+        method = getattr(params, "parameters", None)  # a Module
+        if callable(method):
+            params = method()
         if isinstance(params, Value):
             raise TypeError(f"{type(self).__name__}: params must be a list of Values, got a single Value")
         self.params: list[Value] = list(params)

@@ -68,7 +68,7 @@ def plot_loss(
     """
     if isinstance(history, Sequence) and not isinstance(history, (str, bytes)):
         losses, metric, metric_name = list(history), [], None
-    elif hasattr(history, "loss"):
+    elif not isinstance(history, (str, bytes)) and hasattr(history, "loss"):
         losses, metric, metric_name = list(history.loss), list(history.metric), history.metric_name
     else:
         raise TypeError(

@@ -102,8 +102,13 @@ class GradcheckError(AssertionError):
 
 
 def _check_tolerance(name: str, value: object, positive: bool) -> float:
-    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok_type or not math.isfinite(value) or value < 0 or (positive and value == 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (positive and value == 0)
+    ):
         need = "a finite number > 0" if positive else "a finite number >= 0"
         raise ValueError(f"gradcheck: {name} must be {need}, got {value!r}")
     return float(value)
@@ -175,7 +180,7 @@ def gradcheck(
                 f"gradcheck: f takes no arguments, so the inputs must be the Values f reads (such as "
                 f"model.parameters()); input {numbers[0]} is the number {given[numbers[0]]!r}"
             )
-        xs: list[Value] = given
+        xs = [x for x in given if isinstance(x, Value)]  # all of them, as just checked
 
         def evaluate() -> Value:
             return _checked_output(f())

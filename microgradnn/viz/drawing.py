@@ -58,7 +58,7 @@ class Drawing(graphviz.Digraph):
         edges = sum(1 for line in self.body if "->" in line)
         return f"<Drawing: {nodes} nodes, {edges} edges; .source for the DOT text>"
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, Any]:
         return display_bundle(self)
 
     def _repr_svg_(self) -> str | None:
@@ -430,7 +430,8 @@ def _draw_groups(
             continue
         cluster_id = f"cluster_{n_cluster}"
         middle = f"g{members[len(members) // 2]}"
-        with g.subgraph(name=cluster_id) as sub:
+        # subgraph(name=...) returns a context manager; only subgraph(graph) returns None
+        with g.subgraph(name=cluster_id) as sub:  # pyright: ignore[reportOptionalContextManager]
             sub.attr(label=_label(escape_text(cluster)), style="rounded", color="#999999")
             for gi in members:
                 _group_box(sub, gi, plan, nodes, children, is_param, grad_of, precision)
