@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any, Union
 
-from tqdm import tqdm
-
 from microgradnn.engine import Value, dot, gc_paused, no_grad
 from microgradnn.losses import LOSSES
 from microgradnn.optim import SGD, Adam, AdamW, LearningRate, Optimizer
@@ -62,6 +60,28 @@ class History:
 
     def __len__(self) -> int:
         return len(self.loss)
+
+    def __repr__(self) -> str:
+        """One line, e.g. ``History(60 epochs, loss 0.6931 → 0.01181, accuracy 100.0%)``.
+
+        The lists can be long, and a notebook prints this at the end of a cell; the training
+        time is left out so that a re-run notebook shows the same text.
+        """
+        if not self.loss:
+            return "History(0 epochs)"
+        parts = [f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}", f"loss {_trend(self.loss)}"]
+        if self.metric:
+            last = _format_metric(self.metric_name, self.metric[-1])
+            parts.append(f"{self.metric_name or 'metric'} {last}")
+        return f"History({', '.join(parts)})"
+
+
+def _trend(values: list[float]) -> str:
+    return f"{values[0]:.4g}" if len(values) == 1 else f"{values[0]:.4g} → {values[-1]:.4g}"
+
+
+def _format_metric(name: str | None, value: float) -> str:
+    return f"{value:.1%}" if name == "accuracy" else f"{value:.4g}"
 
 
 # ---------------------------------------------------------------------- metrics
@@ -267,8 +287,7 @@ def fit(
     order = list(range(n))
     start = time.perf_counter()
 
-    # Plain tqdm, not tqdm.auto: a text bar everywhere, also in notebooks without ipywidgets.
-    bar = tqdm(total=epochs, desc="training", unit="epoch", disable=not progress, file=sys.stderr, leave=True)
+    bar = _progress_bar(epochs, enabled=progress)
     try:
         for epoch in range(epochs):
             history.lr.append(opt.lr)
@@ -287,9 +306,7 @@ def fit(
             postfix = {"loss": f"{history.loss[-1]:.4g}"}
             if metric_fn is not None:
                 history.metric.append(float(metric_fn(outputs, targets)))
-                postfix[metric_name or "metric"] = (
-                    f"{history.metric[-1]:.1%}" if metric_name == "accuracy" else f"{history.metric[-1]:.4g}"
-                )
+                postfix[metric_name or "metric"] = _format_metric(metric_name, history.metric[-1])
             bar.set_postfix(postfix, refresh=False)
             bar.update(1)
             if callback is not None and callback(epoch, history) is True:
@@ -298,6 +315,51 @@ def fit(
         bar.close()
         history.seconds = time.perf_counter() - start
     return history
+
+
+# ---------------------------------------------------------------------- the progress bar
+class _NotebookLine:
+    """A file for tqdm that shows only its latest line, as one output of a Jupyter cell.
+
+    In a terminal tqdm redraws its line with carriage returns; a notebook stores every write to
+    stderr as another line, so a rendered page showed a pink block of 20-odd bars. Here each
+    write replaces the text of one display (IPython's display handle), live and in the saved
+    notebook, which keeps the final bar. tqdm.notebook's widget needs ipywidgets and saves
+    its first state ("0%") as the text a rendered page shows.
+    """
+
+    def __init__(self) -> None:
+        from IPython.display import display
+
+        self._handle = display({"text/plain": ""}, raw=True, display_id=True)
+        self.encoding = "utf-8"  # tqdm draws a Unicode bar, not #s, for a UTF-8 file
+
+    def write(self, text: str) -> None:
+        line = text.rsplit("\r", 1)[-1].strip()
+        if line and self._handle is not None:
+            self._handle.update({"text/plain": line}, raw=True)
+
+    def flush(self) -> None:
+        pass
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (not in a terminal, not in the IPython shell)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def _progress_bar(epochs: int, *, enabled: bool) -> Any:
+    """tqdm's bar on stderr in a terminal; in a notebook the same bar, updated in place."""
+    from tqdm import tqdm
+
+    options: dict[str, Any] = {"total": epochs, "desc": "training", "unit": "epoch", "leave": True}
+    if enabled and _in_notebook():
+        return tqdm(file=_NotebookLine(), ncols=100, **options)
+    return tqdm(file=sys.stderr, disable=not enabled, **options)
 
 
 # ---------------------------------------------------------------------- evaluation

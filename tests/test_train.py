@@ -4,6 +4,7 @@ microgradnn.plot."""
 from __future__ import annotations
 
 import math
+import re
 import sys
 
 import pytest
@@ -119,6 +120,40 @@ def test_progress_bar_on_stderr_and_silence_when_off(capsys):
     fit(MLP(2, [4, 1], seed=0), X, y, "hinge", epochs=3, progress=True)
     out, err = capsys.readouterr()
     assert out == "" and "training" in err and "loss=" in err and "accuracy=" in err and "3/3" in err
+
+
+def test_in_a_notebook_the_bar_is_one_line_updated_in_place(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    source = (
+        "from microgradnn import MLP, fit\n"
+        "from microgradnn.data import make_moons\n"
+        "X, y = make_moons(40, noise=0.1, seed=1)\n"
+        "fit(MLP(2, [8, 1], seed=0), X, y, 'hinge', epochs=25, lr=0.3)"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbclient.NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = notebook.cells[0].outputs
+    # no stream output (a pink stderr block in a rendered page): the bar's one display, then the
+    # History's one-line repr
+    assert [o.output_type for o in outputs] == ["display_data", "execute_result"], outputs
+    bar = outputs[0].data["text/plain"]
+    assert bar.startswith("training: 100%|██") and "25/25" in bar and "\n" not in bar
+    assert "loss=" in bar and "accuracy=" in bar
+    assert re.fullmatch(
+        r"History\(25 epochs, loss [\d.]+ → [\d.]+, accuracy [\d.]+%\)", outputs[1].data["text/plain"]
+    )
+
+
+def test_history_repr_is_one_short_line():
+    history = History(
+        loss=[0.6931, 0.2, 0.01181], metric=[0.5, 0.9, 1.0], metric_name="accuracy", lr=[0.1] * 3
+    )
+    assert repr(history) == "History(3 epochs, loss 0.6931 → 0.01181, accuracy 100.0%)"
+    long = History(loss=[1.0] * 600, metric=[0.25] * 600, metric_name="r2", lr=[0.1] * 600, seconds=3.5)
+    assert repr(long) == "History(600 epochs, loss 1 → 1, r2 0.25)"
+    assert repr(History(loss=[2.5])) == "History(1 epoch, loss 2.5)"
+    assert repr(History()) == "History(0 epochs)"
 
 
 def test_callback_and_early_stop():
