@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,11 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
     assert "accuracy 100.0% (100/100)" in result.stdout
     assert "training" in result.stderr and "100/100" in result.stderr  # the progress bar, on stderr
     assert "training" not in result.stdout
+    # the bar's last loss is the "before" line's; the trained model's is measured after it
+    bar_loss = re.findall(r"loss=([\d.]+)", result.stderr)[-1]
+    before = re.search(r"last epoch, before its update \(the progress bar\): loss ([\d.]+)", result.stdout)
+    after = re.search(r"final model, after the last update: loss ([\d.]+), accuracy", result.stdout)
+    assert before and after and before[1] == bar_loss and after[1] != bar_loss
     for name in ("model.json", "loss.png", "decision_boundary.png", "neuron.svg"):
         assert f"microgradnn-demo/{name}" in result.stdout
     assert (out / "loss.png").read_bytes().startswith(PNG_MAGIC)
@@ -146,7 +152,7 @@ def test_other_datasets_and_options_run_end_to_end(tmp_path, args):
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no progress bar
-    assert "final loss" in result.stdout and "accuracy" in result.stdout
+    assert "after the last update: loss" in result.stdout and "accuracy" in result.stdout
     assert {p.name for p in (tmp_path / "o").iterdir()} == {
         "model.json",
         "loss.png",

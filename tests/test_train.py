@@ -276,11 +276,19 @@ def test_the_decision_boundary_shows_the_models_classes(agg):
         def predict_batch(self, points):  # noqa: ANN001, ANN202
             return [p[0] for p in points]
 
-    fig = plot_decision_boundary(LeftRight(), [[-1.0, -1.0], [1.0, 1.0]], [-1, 1], resolution=11, padding=0.0)
-    # the filled region of class −1 ends, and that of +1 starts, between grid columns 0 and 0.2
-    negative, positive = (path.vertices[:, 0] for path in fig.axes[0].collections[0].get_paths())
-    assert negative.min() == -1.0 and 0.0 < negative.max() < 0.2
-    assert 0.0 < positive.min() < 0.2 and positive.max() == 1.0
+    fig = plot_decision_boundary(LeftRight(), [[-1.0, -1.0], [1.0, 1.0]], [-1, 1], resolution=10, padding=0.0)
+    ax = fig.axes[0]
+    # class −1 is filled left of x = 0 and +1 right of it; x = 0 falls between grid columns
+    # (-1/9 and 1/9), and the boundary is interpolated there, not drawn as the grid's staircase
+    negative, positive = (ax.collections[k].get_paths()[0].vertices[:, 0] for k in (0, 1))
+    assert negative.min() == -1.0 and negative.max() == pytest.approx(0.0, abs=1e-12)
+    assert positive.min() == pytest.approx(0.0, abs=1e-12) and positive.max() == 1.0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class −1", "class +1"]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
+    assert ax.get_title() == "Decision boundary\naccuracy 100.0% (2/2 points)"
+    wrong = plot_decision_boundary(LeftRight(), [[-1.0, 0.0], [1.0, 0.0]], [0, 0], title="t", resolution=5)
+    assert wrong.axes[0].get_title() == "t\naccuracy 50.0% (1/2 points)"
+    assert [t.get_text() for t in wrong.axes[0].get_legend().get_texts()] == ["class 0"]
     with pytest.raises(ValueError, match="2-D points"):
         plot_decision_boundary(LeftRight(), [[1.0, 2.0, 3.0]], [1])
     with pytest.raises(ValueError, match="resolution"):

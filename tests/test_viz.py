@@ -767,6 +767,18 @@ def test_jupyter_display_is_svg_with_dot() -> None:
     assert "image/svg+xml" in data
 
 
+def test_a_small_dot_node_lists_which_weight_multiplies_which_input() -> None:
+    w = [Value(0.5, label="w1"), Value(-2.0, label="w2")]
+    x = [Value(3.0, label="x1"), Value(1.0, label="x2")]
+    source = draw_dot(dot(w, x)).source
+    assert re.search(r'label="dot\\nw1·x1 \+ w2·x2"', source), source
+    # long (a network's dotted names) or missing labels: just "dot", the node stays small
+    long = [Value(0.5, label="layers.0.neurons.0.w.0"), Value(1.0, label="layers.0.neurons.0.w.1")]
+    assert "·" not in draw_dot(dot(long, x)).source
+    assert "·" not in draw_dot(dot([Value(1.0), Value(2.0)], x)).source
+    assert "·" not in draw_dot(dot([Value(1.0, label=f"w{i}") for i in range(5)], [1.0] * 5)).source
+
+
 def test_jupyter_shrinks_a_wide_graph_to_the_page_and_save_keeps_its_size(tmp_path: Path) -> None:
     x = [Value(float(i), label=f"x{i}") for i in range(3)]
     wide = value_sum([(xi * float(k)).tanh() for xi in x for k in range(1, 5)])

@@ -357,7 +357,7 @@ def build_drawing(roots: list[Any], options: Options, view: StepView | None = No
         if not children[i]:
             continue
         op_id = f"{nid}op"
-        op_text = escape_text(str(node._op) or "?")
+        op_text = escape_text(str(node._op) or "?") + _dot_pairs(node._op, [labels[c] for c in children[i]])
         if i in step_number and (options.order or view is not None):
             op_text += f" #{step_number[i]}"
         op_attrs: dict[str, str] = {}
@@ -403,6 +403,20 @@ def build_drawing(roots: list[Any], options: Options, view: StepView | None = No
             label=_label("".join(escape_text(line) + "\\l" for line in caption)), labelloc="b", labeljust="l"
         )
     return g
+
+
+def _dot_pairs(op: object, input_labels: list[str]) -> str:
+    """For a small fused dot node, which input pairs with which: ``\nw1·x1 + w2·x2``; else "".
+
+    A dot node's inputs are the first vector, then the second; its edges alone do not say which
+    weight multiplies which input. Long or missing labels (a network's dotted parameter names)
+    would make the node wider than the graph, so they are left out.
+    """
+    half = len(input_labels) // 2
+    if op != "dot" or not 1 <= half <= 4 or any(not 0 < len(label) <= 8 for label in input_labels):
+        return ""
+    pairs = " + ".join(f"{input_labels[k]}·{input_labels[half + k]}" for k in range(half))
+    return "\\n" + escape_text(pairs)
 
 
 def _draw_groups(
