@@ -2,12 +2,21 @@
 
 A drop-in successor to Karpathy's micrograd: ``from microgradnn import Value``.
 
-Layers, each depending only on those before it: ``engine`` (Value, backpropagation) <- ``nn``
-(modules) <- ``losses``, ``optim``, ``data``, ``train``; ``viz`` and ``testing`` only read graphs.
+Layers, each depending only on those before it: ``ops`` (the table of operations) and
+``engine`` (Value, backpropagation) <- ``nn`` (modules) <- ``losses``, ``optim``, ``data``,
+``train``; ``viz`` and ``testing`` only read graphs. Importing the package loads only the
+standard library: names that need a third-party package (``draw_dot``, ``fit``, ...) load
+their module on first use.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from microgradnn.engine import (
     Value,
+    define_op,
     dot,
     grad,
     hessian,
@@ -18,10 +27,34 @@ from microgradnn.engine import (
 )
 from microgradnn.nn import MLP, Layer, Module, Neuron, load_model
 from microgradnn.optim import SGD, Adam, AdamW
-from microgradnn.train import evaluate, fit, predict
-from microgradnn.viz import BackwardStepper, draw_dot
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time these load on first use
+    from microgradnn.train import evaluate, fit, predict
+    from microgradnn.viz import BackwardStepper, draw_dot
 
 __version__ = "0.1.0"
+
+# name -> the module that defines it, imported when the name is first used
+_LAZY = {
+    "BackwardStepper": "microgradnn.viz",
+    "draw_dot": "microgradnn.viz",
+    "evaluate": "microgradnn.train",
+    "fit": "microgradnn.train",
+    "predict": "microgradnn.train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'microgradnn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "MLP",
@@ -33,6 +66,7 @@ __all__ = [
     "Module",
     "Neuron",
     "Value",
+    "define_op",
     "dot",
     "draw_dot",
     "evaluate",

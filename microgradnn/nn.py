@@ -25,17 +25,12 @@ import random
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from numbers import Real
-from operator import attrgetter
-from operator import mul as _fmul
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Union, cast
 
 from microgradnn._seeding import random_source
 from microgradnn.engine import Number, Value, dot, gc_paused, no_grad
-
-# The fast forward pass of `Layer` and `MLP` builds the very node ``dot(w, x)`` builds, directly
-# (see `_run_plan`); tests/test_nn.py checks that the two graphs are identical.
-from microgradnn.engine import _DOT  # isort: skip
+from microgradnn.ops import OPS
 
 __all__ = [
     "ACTIVATIONS",
@@ -64,40 +59,28 @@ else:
 
     Output = TypeVar("Output")
 
-#: The activation functions a neuron can apply to ``w·x + b``.
-ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
+
+def activations() -> tuple[str, ...]:
+    """What a neuron can apply to ``w·x + b``: 'linear' (nothing) or an operation of the table
+    marked as an activation (relu, tanh, sigmoid, leaky_relu, and any of yours made with
+    ``define_op(..., activation=True)``)."""
+    names = [op.methods[0] if op.methods else key for key, op in OPS.items() if op.activation]
+    return (*names, "linear")
+
+
+#: The activations of the table when this module was loaded (see `activations()` for the current).
+ACTIVATIONS: tuple[str, ...] = activations()
 
 #: Weight initialisations: micrograd's uniform(−1, 1), and the uniform Xavier/Glorot and He
 #: schemes. Biases always start at 0. All are uniform draws (a + (b − a)·random()), so a seed
 #: gives bit-identical weights on every platform.
 INITS: tuple[str, ...] = ("uniform", "xavier", "he")
 
-# Each activation as a function of a Value (None: linear, nothing to apply) ...
-_ACTIVATE: dict[str, Callable[[Value], Value] | None] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "leaky_relu": Value.leaky_relu,
-    "linear": None,
-}
 
+def _activation(name: str) -> Callable[[Value], Value] | None:
+    """The Value method of an activation's name (None for 'linear')."""
+    return None if name == "linear" else getattr(Value, name)
 
-# ... and of a float, computing exactly what the engine computes, for the graph-free forward
-# pass of `Module.predict`.
-def _sigmoid_float(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-_ACTIVATE_FLOAT: dict[str, Callable[[float], float] | None] = {
-    "relu": lambda x: x if x > 0.0 else (0.0 if x == x else x),
-    "tanh": math.tanh,
-    "sigmoid": _sigmoid_float,
-    "leaky_relu": lambda x: x if x > 0.0 else 0.01 * x,
-    "linear": None,
-}
 
 _FORMAT = "microgradnn.model"
 _FORMAT_VERSION = 1
@@ -108,8 +91,9 @@ class ModelFileError(ValueError):
 
 
 def _check_activation(name: object, what: str) -> str:
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(f"{what}: unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    choices = activations()
+    if not isinstance(name, str) or name not in choices:
+        raise ValueError(f"{what}: unknown activation {name!r}; choose one of {', '.join(choices)}")
     return name
 
 
@@ -138,74 +122,11 @@ def _as_inputs(x: Sequence[Value | Number], nin: int, what: str) -> tuple[Value,
         raise TypeError(f"{what} expects a sequence of {nin} numbers, got {type(x).__name__}") from None
     if n != nin:
         raise ValueError(f"{what} expects {nin} inputs, got {n}")
-    return tuple([v if isinstance(v, Value) else Value(v) for v in x])
-
-
-def _as_floats(x: Sequence[Value | Number], nin: int, what: str) -> list[float]:
     try:
-        n = len(x)
+        return tuple([v if isinstance(v, Value) else Value(v) for v in x])
     except TypeError:
-        raise TypeError(f"{what} expects a sequence of {nin} numbers, got {type(x).__name__}") from None
-    if n != nin:
-        raise ValueError(f"{what} expects {nin} inputs, got {n}")
-    out = []
-    for v in x:
-        if isinstance(v, Value):
-            out.append(v.data)
-        elif isinstance(v, Real):
-            out.append(float(v))
-        else:
-            raise TypeError(f"{what}: every input must be a number or a Value, got {type(v).__name__}: {v!r}")
-    return out
-
-
-# ---------------------------------------------------------------------- the fast forward pass
-# A "plan" is a snapshot, per layer, of each neuron's (weights, their numbers, bias,
-# activation). Reading the weights' numbers once per batch instead of once per sample and
-# neuron, and making the dot node with one call, halves the cost of a forward pass; the nodes
-# are exactly those of ``activation(dot(w, x) + b)``.
-_NeuronPlan = tuple  # (w: tuple[Value], w_data: tuple[float], b: Value, activate)
-_get_data = attrgetter("data")
-_new_node = Value._node
-
-
-def _layer_plan(layer: Layer[Any]) -> list[_NeuronPlan]:
-    return [(tuple(n.w), tuple(map(_get_data, n.w)), n.b, n._activate) for n in layer.neurons]
-
-
-def _run_plan(plan: list[list[_NeuronPlan]], x: tuple[Value, ...]) -> list[Value]:
-    """The outputs of the planned layers for the input Values ``x``."""
-    out: list[Value] = list(x)
-    for layer in plan:
-        xd = tuple(map(_get_data, x))
-        out = []
-        append = out.append
-        for w, wd, b, activate in layer:
-            # dot(w, x): one node, inputs w + x, local gradients x (for w) then w (for x)
-            act = _new_node(sum(map(_fmul, wd, xd)), w + x, _DOT, xd + wd) + b
-            append(act if activate is None else activate(act))
-        x = tuple(out)
-    return out
-
-
-# The graph-free forward pass: the same arithmetic on floats, in the same order, so
-# `predict` gives exactly the numbers the graph would hold.
-def _float_plan(layers: Sequence[Layer[Any]]) -> list[list[tuple]]:
-    return [
-        [(tuple(map(_get_data, n.w)), n.b.data, _ACTIVATE_FLOAT[n.activation]) for n in layer.neurons]
-        for layer in layers
-    ]
-
-
-def _run_float_plan(plan: list[list[tuple]], h: list[float]) -> list[float]:
-    for layer in plan:
-        out = []
-        append = out.append
-        for wd, bd, activate in layer:
-            a = sum(map(_fmul, wd, h)) + bd
-            append(a if activate is None else activate(a))
-        h = out
-    return h
+        i, bad = next((i, v) for i, v in enumerate(x) if not isinstance(v, (Value, Real)))
+        raise TypeError(f"{what}: input {i} must be a number or a Value, got {type(bad).__name__}: {bad!r}") from None
 
 
 class Module:
@@ -477,7 +398,7 @@ class Neuron(Module):
         self.w = [Value(uniform(-bound, bound)) for _ in range(nin)]
         self.b = Value(0.0)
         self.activation = _check_activation(activation or ("relu" if nonlin else "linear"), "Neuron")
-        self._activate = _ACTIVATE[self.activation]
+        self._activate = _activation(self.activation)
         self.label_parameters()
 
     @property
@@ -501,11 +422,6 @@ class Neuron(Module):
     def parameters(self) -> list[Value]:
         """The weights, then the bias (micrograd's order)."""
         return [*self.w, self.b]
-
-    def predict(self, x: Sequence[Number | Value]) -> float:
-        """activation(w·x + b) as a float, on floats only (no Values, no graph)."""
-        plan = [[(tuple(map(_get_data, self.w)), self.b.data, _ACTIVATE_FLOAT[self.activation])]]
-        return _run_float_plan(plan, _as_floats(x, len(self.w), "Neuron"))[0]
 
     def _config(self) -> dict[str, Any]:
         return {"nin": len(self.w), "activation": self.activation}
@@ -555,18 +471,9 @@ class Layer(Module, Generic[Output]):
 
     def __call__(self, x: Sequence[Value | Number]) -> Output:
         """[activation(wᵢ·x + bᵢ) for each neuron i] for one input vector ``x``."""
-        out = _run_plan([_layer_plan(self)], _as_inputs(x, self.nin, "Layer"))
+        x = _as_inputs(x, self.nin, "Layer")
+        out = [neuron(x) for neuron in self.neurons]
         return cast(Output, out[0] if len(out) == 1 else out)
-
-    def predict(self, x: Sequence[Number | Value]) -> float | list[float]:
-        """The layer's outputs as floats, on floats only (no Values, no graph)."""
-        return self.predict_batch([x])[0]
-
-    def predict_batch(self, X: Sequence[Sequence[Number | Value]]) -> list:
-        """``[self.predict(x) for x in X]``, reading the parameters once."""
-        plan = _float_plan([self])
-        outs = [_run_float_plan(plan, _as_floats(x, self.nin, "Layer")) for x in X]
-        return [o[0] for o in outs] if self.nout == 1 else outs
 
     def _config(self) -> dict[str, Any]:
         return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
@@ -633,30 +540,15 @@ class MLP(Module, Generic[Output]):
 
     def __call__(self, x: Sequence[Value | Number]) -> Output:
         """The network's output for one input vector ``x`` (numbers or Values)."""
-        plan = [_layer_plan(layer) for layer in self.layers]
-        out = _run_plan(plan, _as_inputs(x, self.nin, "MLP"))
-        return cast(Output, out[0] if len(out) == 1 else out)
+        h = _as_inputs(x, self.nin, "MLP")
+        for layer in self.layers:
+            h = tuple([neuron(h) for neuron in layer.neurons])
+        return cast(Output, h[0] if len(h) == 1 else list(h))
 
     def forward_batch(self, X: Sequence[Sequence[Value | Number]]) -> list[Output]:
-        """``[model(x) for x in X]``, faster: the parameters are read once for the whole batch."""
-        plan = [_layer_plan(layer) for layer in self.layers]
-        nin = self.nin
-        single = self.layers[-1].nout == 1
+        """``[model(x) for x in X]``, with the garbage collector paused while the graph grows."""
         with gc_paused():
-            outs = [_run_plan(plan, _as_inputs(x, nin, "MLP")) for x in X]
-        return cast("list[Output]", [o[0] for o in outs] if single else outs)
-
-    def predict(self, x: Sequence[Number | Value]) -> float | list[float]:
-        """The network's output as float(s), on floats only (no Values, no graph): the same
-        numbers as ``model(x)``, computed several times faster."""
-        return self.predict_batch([x])[0]
-
-    def predict_batch(self, X: Sequence[Sequence[Number | Value]]) -> list:
-        """``[self.predict(x) for x in X]``, reading the parameters once."""
-        plan = _float_plan(self.layers)
-        nin = self.nin
-        outs = [_run_float_plan(plan, _as_floats(x, nin, "MLP")) for x in X]
-        return [o[0] for o in outs] if self.layers[-1].nout == 1 else outs
+            return [self(x) for x in X]
 
     def _config(self) -> dict[str, Any]:
         return {
