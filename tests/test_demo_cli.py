@@ -50,6 +50,8 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
     assert (out / "decision_boundary.png").read_bytes().startswith(PNG_MAGIC)
     svg = (out / "neuron.svg").read_text()
     assert "<svg" in svg and "layers.0.neurons." in svg and "w·x" in svg
+    # the weights are named like the inputs they multiply, and the dot node says so
+    assert "w1·x1 + w2·x2" in svg and ">w1<" in svg and ">x1<" in svg and "w.0" not in svg
     # the saved model is the trained one: 100% on the same data, regenerated here
     model = load_model(out / "model.json")
     assert isinstance(model, MLP) and model.nouts == [16, 16, 1]
