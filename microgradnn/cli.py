@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+# Control characters (a newline in a file name, say) would break a one-line error apart.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters written as escapes (``\\n``), so it stays one line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
 class SubcommandParser(OneLineErrorParser):
@@ -63,8 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerate_any_terminal() -> None:
+    """Write what the terminal's encoding cannot show as escapes (``\\xe9``) instead of failing.
+
+    Names, values, file names and the help text may hold any character, and the terminal
+    may be ASCII (``PYTHONIOENCODING=ascii``, an old locale).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
+    _tolerate_any_terminal()
     parser = build_parser()
     args = parser.parse_args(argv)
     return int(args.run(args) or 0)

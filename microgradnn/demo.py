@@ -9,8 +9,10 @@ into the output folder:
 - ``model.json``: the trained model (load it with ``microgradnn.nn.load_model``);
 - ``loss.png``: the loss (and accuracy) per epoch;
 - ``decision_boundary.png``: the regions the network assigns to each class;
+- ``training.gif``: the decision boundary and the loss curve moving together as it trains;
 - ``neuron.svg``: the computation graph of one neuron with its data and gradients
-  (``neuron.dot``, the Graphviz source, when Graphviz is not installed).
+  (``neuron.dot``, the Graphviz source, when Graphviz is not installed);
+- ``neuron.html``: the same graph as a page to step through backpropagation in a browser.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ DEFAULT_SEED = 1337
 DEFAULT_LR = {"sgd": 1.0, "adam": 0.05}
 DATASET_NAMES = {"moons": "two-moons", "circles": "two-circles", "xor": "XOR", "spiral": "two-spiral"}
 DEMO_INSTALL = "pip install 'microgradnn[demo]'"
+# training.gif shows the model this many times, evenly spread over the run (plus before training):
+# enough to see the boundary move, few enough to keep the demo quick.
+GIF_FRAMES = 10
 
 
 # ---------------------------------------------------------------------- argument types
@@ -104,7 +109,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "full-batch gradient descent), show progress, print the loss and accuracy before and after "
             "the last update, and "
             "write the trained model (JSON), the loss curve and decision boundary (PNG) and the "
-            "computation graph of one neuron (SVG) into a folder."
+            "computation graph of one neuron (SVG, and an HTML page to step through it) into a folder."
         ),
         epilog=f"Everything it writes needs: {DEMO_INSTALL}",
     )
@@ -224,8 +229,12 @@ def _write_plots(
         title = f"MLP(2, {model.nouts}) on {len(X)} {DATASET_NAMES[dataset]} points"
         plot.plot_decision_boundary(model, X, y, path=out / "decision_boundary.png", title=title)
         written.append(out / "decision_boundary.png")
+        plot.animate_training(history, X, y, path=out / "training.gif")
+        written.append(out / "training.gif")
     except plot.MissingMatplotlibError:
-        skipped.append(f"loss.png and decision_boundary.png: matplotlib is not installed ({DEMO_INSTALL})")
+        skipped.append(
+            f"loss.png, decision_boundary.png and training.gif: matplotlib is not installed ({DEMO_INSTALL})"
+        )
 
 
 def _chosen_neuron(model: MLP, X: list) -> tuple[int, int]:
@@ -240,7 +249,7 @@ def _chosen_neuron(model: MLP, X: list) -> tuple[int, int]:
 
 
 def _write_neuron_graph(out: Path, model: MLP, X: list, written: list, skipped: list) -> None:
-    from microgradnn.viz import RenderError, draw_dot, save
+    from microgradnn.viz import RenderError, draw_dot, explore, save
 
     j, i = _chosen_neuron(model, X)
     neuron = model.layers[0].neurons[j]
@@ -260,15 +269,18 @@ def _write_neuron_graph(out: Path, model: MLP, X: list, written: list, skipped: 
         pre._prev[0].label = "w·x"
     output.backward()
     drawing = draw_dot(output)
+    explorer = explore(output)
     for p, name in zip(neuron.parameters(), names):
         p.label = name
     model.zero_grad()  # the drawing's backward added to the parameters' gradients
     try:
         written.append(save(drawing, out / "neuron.svg"))
+        written.append(explorer.save(out / "neuron.html"))
     except RenderError:
         written.append(save(drawing, out / "neuron.dot"))
         skipped.append(
-            f"neuron.svg: Graphviz is not installed, wrote its source neuron.dot instead ({DEMO_INSTALL})"
+            "neuron.svg and neuron.html: Graphviz is not installed, wrote its source neuron.dot instead "
+            f"({DEMO_INSTALL})"
         )
 
 
@@ -307,6 +319,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         l2=args.l2,
         progress=not args.no_progress,
+        record_every=max(1, args.epochs // GIF_FRAMES),
     )
     seconds = time.perf_counter() - start
     loss, acc = evaluate(model, X, y, loss="hinge", l2=args.l2)

@@ -275,21 +275,26 @@ _get_data = attrgetter("data")
 _DOMAIN = (ArithmeticError, ValueError)
 
 
-def _node(data: float, op: Operation, a: Any, b: Any, da: Any, db: Any) -> Value:
-    """THE way a node is made (layouts in `Value.__slots__`); under no_grad, a bare leaf."""
+def make_node(data: float, inputs: Sequence[Value], op: Operation, local_grads: Sequence[Any]) -> Value:
+    """THE way a node is made: value ``data``, computed by ``op`` from ``inputs``, with
+    ∂node/∂input in ``local_grads`` (layouts in `Value.__slots__`); under no_grad, a bare leaf."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if _grad_enabled:
-        out._op = op
-        out._a = a
-        out._b = b
-        out._da = da
-        out._db = db
-    else:
+    if not _grad_enabled:
         out._op = ""
         out._a = out._b = out._da = out._db = None
+    elif len(inputs) == 2:
+        out._op = op
+        out._a, out._b = inputs
+        out._da, out._db = local_grads
+    elif len(inputs) == 1:
+        out._op = op
+        out._a, out._b, out._da, out._db = inputs[0], None, local_grads[0], None
+    else:
+        out._op = op
+        out._a, out._b, out._da, out._db = tuple(inputs), _MANY, tuple(local_grads), None
     return out
 
 
@@ -306,13 +311,28 @@ def _apply2(op: Operation, x: Value, y: Value) -> Value:
     except _DOMAIN as e:
         raise _domain_error(e, x, y) from None
     da, db = op.grads(out, a, b)
-    return _node(out, op, x, y, da, db)
+    return make_node(out, (x, y), op, (da, db))
+
+
+def _constant_grads(op: Operation, arity: int) -> tuple | None:
+    """The rule's result when it does not depend on its inputs (+, -, neg), else None: then a
+    node needs no call of the rule at all."""
+    try:
+        local = op.grads(*(object() for _ in range(arity + 1)))
+    except TypeError:
+        return None
+    if arity == 1:
+        return local if type(local) is float else None
+    return local if all(type(d) is float for d in local) else None
 
 
 def _binary_methods(op: Operation) -> tuple[Callable, Callable]:
     """``x ∘ y`` and the reflected ``c ∘ x`` for a row of two inputs; a number operand is kept
     aside in the node instead of becoming a leaf Value (a third of all nodes, in practice)."""
     forward, grads = op.forward, op.grads
+    constant = _constant_grads(op, 2)
+    if constant is not None:
+        grads = lambda out, a, b: constant  # noqa: E731 - the row's rule, evaluated once
     number_right, number_left = op.with_number(first=False), op.with_number(first=True)
 
     def method(self: Value, other: Operand) -> Value:
@@ -326,12 +346,14 @@ def _binary_methods(op: Operation) -> tuple[Callable, Callable]:
             out = forward(a, b)
         except _DOMAIN as e:
             raise _domain_error(e, self, other) from None
-        if second is None:
-            da, db = grads(out, a, b)[0], b
+        if constant is not None:
+            da, db = constant
         else:
             da, db = grads(out, a, b)
-        # `_node`'s body, written out: these operators make most nodes of any graph, and the
-        # call saved here is 5-10% of building one (benchmarks/compare.py, gc off).
+        if second is None:
+            db = b
+        # `make_node`'s body, written out: these methods make most nodes of any graph, and the
+        # call saved is 5-10% of building one (benchmarks/compare.py, gc off).
         node = _new(Value)
         node.data = out
         node.grad = 0.0
@@ -353,13 +375,17 @@ def _binary_methods(op: Operation) -> tuple[Callable, Callable]:
             out = forward(a, b)
         except _DOMAIN as e:
             raise _domain_error(e, self) from None
-        return _node(out, number_left, self, None, grads(out, a, b)[1], a)
+        node = make_node(out, (self,), number_left, (grads(out, a, b)[1],))
+        if _grad_enabled:
+            node._db = a  # the number, kept aside (see Value.__slots__)
+        return node
 
     return method, reflected
 
 
 def _unary_method(op: Operation) -> Callable[[Value], Value]:
     forward, grads = op.forward, op.grads
+    constant = _constant_grads(op, 1)
 
     def method(self: Value) -> Value:
         a = self.data
@@ -367,7 +393,20 @@ def _unary_method(op: Operation) -> Callable[[Value], Value]:
             out = forward(a)
         except _DOMAIN as e:
             raise _domain_error(e, self) from None
-        return _node(out, op, self, None, grads(out, a)[0], None)
+        node = _new(Value)  # `make_node`'s body, written out as in `_binary_methods`
+        node.data = out
+        node.grad = 0.0
+        node.label = ""
+        if _grad_enabled:
+            node._op = op
+            node._a = self
+            node._b = None
+            node._da = constant if constant is not None else grads(out, a)
+            node._db = None
+        else:
+            node._op = ""
+            node._a = node._b = node._da = node._db = None
+        return node
 
     method.__name__ = method.__qualname__ = op.methods[0] if op.methods else op.name
     method.__doc__ = f"The operation {op.name!r} (see microgradnn.ops)."
@@ -428,24 +467,17 @@ def define_op(
     return _attach(op)
 
 
-def make_node(data: float, inputs: Sequence[Value], op: Operation, local_grads: Sequence[float]) -> Value:
-    """A node of ``op`` with value ``data``, its ``inputs`` and ∂node/∂input as numbers."""
-    inputs, local = tuple(inputs), tuple(local_grads)
-    if len(inputs) == 1:
-        return _node(data, op, inputs[0], None, local[0], None)
-    if len(inputs) == 2:
-        return _node(data, op, inputs[0], inputs[1], local[0], local[1])
-    return _node(data, op, inputs, _MANY, local, None)
-
-
 def make_node_of(op: Operation, inputs: tuple[Value, ...]) -> Value:
-    """A node of ``op`` on ``inputs``: its value and local gradients from the row."""
+    """A node of ``op`` on ``inputs`` (a fused row's groups joined): value and local gradients
+    from the row."""
     data = tuple(map(_get_data, inputs))
+    args = op.split(data) if op.arity is None else data
     try:
-        out = op.forward(*data)
+        out = op.forward(*args)
     except _DOMAIN as e:
         raise _domain_error(e, *inputs) from None
-    return make_node(out, inputs, op, op.grads(out, *data))
+    local = op.grads(out, *args)
+    return make_node(out, inputs, op, sum(local, ()) if op.arity is None else (local,) if op.arity == 1 else local)
 
 
 _power_methods: dict[float, Callable[[Value], Value]] = {}
@@ -456,12 +488,13 @@ def _as_value(x: Operand) -> Value:
 
 
 def _as_values(items: Iterable[Operand], where: str = "") -> tuple[Value, ...]:
-    if isinstance(items, (Value, str, bytes)) or not isinstance(items, Iterable):
-        raise TypeError(f"{where}: expected a sequence of Values or numbers, got {type(items).__name__}")
-    values = tuple(items)
-    if all(map(isinstance, values, repeat(Value))):
-        return values
-    return tuple(v if isinstance(v, Value) else Value(_real(v, f"{where} item {i}")) for i, v in enumerate(values))
+    if type(items) is not tuple:
+        if isinstance(items, (Value, str, bytes)) or not hasattr(items, "__iter__"):
+            raise TypeError(f"{where}: expected a sequence of Values or numbers, got {type(items).__name__}")
+        items = tuple(items)
+    if all(map(isinstance, items, repeat(Value))):
+        return items
+    return tuple(v if isinstance(v, Value) else Value(_real(v, f"{where} item {i}")) for i, v in enumerate(items))
 
 
 def _pow_values(base: Value, exponent: Value) -> Value:
@@ -603,7 +636,12 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
                     f"grad(create_graph=True): node {node!r} (op {node._op!r}) was built by hand and has "
                     "no differentiable rule; build it from Value operations or define_op"
                 )
-            local = rule(node, *children)
+            if getattr(node._op, "arity", 1) is None:  # a fused row: its inputs come in groups
+                local = sum(rule(node, *node._op.split(children)), ())
+            elif len(children) == 1 and getattr(node._op, "forward", None) is not None:
+                local = (rule(node, *children),)  # a one-input row gives the derivative itself
+            else:
+                local = rule(node, *children)
         else:
             local = node._local
         for child, d in zip(children, local):

@@ -2,7 +2,8 @@
 
 ``microgradnn graph "tanh(x1*w1 + x2*w2 + b)" --at x1=2 x2=0 w1=-3 w2=1 b=6.88 -o neuron.svg``
 builds the expression on Values, runs backward, prints the output's value and every input's
-gradient, and writes the picture (.svg, .png or .dot by the file's suffix).
+gradient, and writes the picture (.svg, .png or .dot by the file's suffix; .html writes the
+interactive explorer of ``microgradnn.viz.explore``).
 
 The expression is *parsed* with Python's ``ast`` and interpreted node by node here; it is
 never evaluated by Python. Only numbers, names bound by ``--at``, ``+ - * / **``, unary ``-``
@@ -13,14 +14,18 @@ from __future__ import annotations
 
 import argparse
 import ast
+import errno
 import keyword
 import math
+import os
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from microgradnn.cli import one_line
 from microgradnn.engine import Value
 
 __all__ = ["ExpressionError", "Expression", "add_parser", "parse_bindings", "parse_expression", "run"]
@@ -259,7 +264,8 @@ def parse_bindings(pairs: Sequence[str]) -> dict[str, float]:
     bindings: dict[str, float] = {}
     for pair in pairs:
         name, sep, number = pair.partition("=")
-        name = name.strip()
+        # Python reads names in NFKC form (the expression's 'ﬁ' is 'fi'), so read --at's the same way.
+        name = unicodedata.normalize("NFKC", name.strip())
         if not sep:
             raise ExpressionError(f"--at {pair!r}: expected NAME=NUMBER, e.g. x=2")
         if not name.isidentifier() or keyword.iskeyword(name):
@@ -399,7 +405,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         epilog=(
             'example: microgradnn graph "tanh(x1*w1 + x2*w2 + b)" --at x1=2 x2=0 w1=-3 w2=1 '
             "b=6.8813735870195432 -o neuron.svg   "
-            "(write an expression that starts with '-' in parentheses: '(-x)*y')"
+            "(write an expression that starts with '-' in parentheses: '(-x)*y').   "
+            "Exit status: 0 when done; 2 for bad input (the expression, --at, an option or the "
+            "output's name), with a one-line error; 1 when the picture or the printed report "
+            "cannot be written (a missing or read-only folder, a folder of that name, no Graphviz "
+            "for .svg or .png, standard output closed or full)."
         ),
     )
     parser.add_argument(
@@ -413,7 +423,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="the value of each variable, e.g. x=2 y=-1.5",
     )
     parser.add_argument(
-        "-o", "--output", metavar="FILE", help="write the picture here: .svg, .png or .dot (by the suffix)"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the picture here: .svg, .png or .dot (by the suffix), or .html: the interactive explorer",
     )
     parser.add_argument(
         "--local-grads", action="store_true", help="write the local derivative ∂out/∂in on each edge"
@@ -438,20 +451,83 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _fail(message: str) -> int:
-    print(f"microgradnn graph: error: {message}", file=sys.stderr)
-    return 2
+def _fail(message: str, status: int = 2) -> int:
+    if sys.stderr is None:  # started with stderr closed: the exit status still tells
+        return status
+    try:
+        print(f"microgradnn graph: error: {one_line(message)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr broken on the way: the same
+        pass
+    return status
+
+
+class _StdoutError(Exception):
+    """Standard output could not be written (a closed pipe, a full disk)."""
+
+
+def _say(line: str) -> None:
+    """Print a line of the report, flushed now so that a failure to write surfaces here."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`): the report would vanish
+        raise _StdoutError(OSError(errno.EBADF, "standard output is closed"))
+    try:
+        print(one_line(line), flush=True)
+    except OSError as exc:
+        raise _StdoutError(exc) from None
+
+
+def _check_output_name(output: str | None) -> str | None:
+    """What is wrong with the name given to -o, seen without touching the file system."""
+    if output is None:
+        return None
+    if not output:
+        return "-o: the file name is empty"
+    if "\0" in output:
+        return f"-o {output!r}: a file name cannot contain a NUL character"
+    if output.endswith(("/", os.sep)):
+        return f"-o {output}: ends with '{output[-1]}', so it names a folder; give a file such as graph.svg"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
-    """Carry out ``microgradnn graph``; returns the exit status (2 for bad input)."""
-    from microgradnn.viz import RenderError, backward_steps, draw_backward_steps, draw_dot, save
+    """Carry out ``microgradnn graph``; returns the exit status: 0 done, 2 bad input (with a
+    one-line error), 1 the picture or the report could not be written."""
+    try:
+        return _run(args)
+    except _StdoutError as failed:
+        exc = failed.args[0]
+        if isinstance(exc, BrokenPipeError):
+            # The reader went away (`... | head -1`): say nothing more, like any Unix filter, and
+            # point stdout at /dev/null so that Python's final flush does not complain either.
+            _silence_stdout()
+            return 1
+        return _fail(f"cannot write to standard output: {exc.strerror or exc}", 1)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a notebook, a test)
+        pass
+
+
+def _run(args: argparse.Namespace) -> int:
+    from microgradnn.viz import RenderError, backward_steps, draw_backward_steps, draw_dot, explore, save
     from microgradnn.viz.rendering import SAVE_FORMATS
 
+    problem = _check_output_name(args.output)
+    if problem:
+        return _fail(problem)
     output_path = Path(args.output) if args.output else None
-    if output_path is not None and output_path.suffix.lower() not in SAVE_FORMATS:
+    page = output_path is not None and output_path.suffix.lower() in (".html", ".htm")
+    if output_path is not None and not page and output_path.suffix.lower() not in SAVE_FORMATS:
         shown = repr(output_path.suffix) if output_path.suffix else "no suffix"
-        return _fail(f"-o {args.output}: cannot tell the picture format ({shown}); use .svg, .png or .dot")
+        return _fail(
+            f"-o {args.output}: cannot tell the picture format ({shown}); use .svg, .png, .dot or .html"
+        )
+    if page and args.step is not None:
+        return _fail("--step draws one picture; the .html explorer steps through backward itself")
     try:
         expression = parse_expression(args.expression)
         bindings = parse_bindings(args.at)
@@ -479,27 +555,30 @@ def run(args: argparse.Namespace) -> int:
         if args.params:
             options["parameters"] = [built.inputs[p] for p in args.params]
         try:
-            if args.step is not None:
+            if page:
+                drawing = explore(out, **options)
+            elif args.step is not None:
                 drawing = draw_backward_steps(out, args.step, **options)
             else:
                 drawing = draw_dot(out, **options)
         except (TypeError, ValueError) as exc:
             return _fail(str(exc))
 
-    print(f"output = {out.data!r}")
+    _say(f"output = {out.data!r}")
     for name, v in built.inputs.items():
         note = "" if name in expression.names else "   (not used in the expression)"
-        print(f"d(output)/d({name}) = {v.grad!r}{note}")
+        _say(f"d(output)/d({name}) = {v.grad!r}{note}")
     if output_path is None:
-        print("(add -o graph.svg to draw the graph)")
+        _say("(add -o graph.svg to draw the graph)")
         return 0
     try:
-        save(drawing, output_path)
+        if page:
+            drawing.save(output_path)
+        else:
+            save(drawing, output_path)
     except RenderError as exc:
-        print(f"microgradnn graph: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc), 1)
     except OSError as exc:
-        print(f"microgradnn graph: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {output_path}")
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
+    _say(f"wrote {output_path}")
     return 0

@@ -4,7 +4,8 @@ Read it top to bottom. Each row is one :class:`Operation`:
 
 * ``forward``: the operation's value, computed on floats. It raises a clear error where the
   operation is undefined (``log`` of a negative number), naming the operation and the number.
-* ``grads(out, *inputs)``: the *local gradients* ∂out/∂input, one per input. The rule is
+* ``grads(out, *inputs)``: the *local gradients* ∂out/∂input: the derivative itself for one
+  input, a pair for two, one tuple per group for the fused rows (sum, dot). The rule is
   written with arithmetic and with the functions below (``exp``, ``log``, ``sigmoid``, ...),
   which work on floats, on Values and on numpy arrays. So the same line gives floats for
   ``backward()``, Values for ``grad(create_graph=True)`` (so higher derivatives come free)
@@ -27,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import lru_cache
-from operator import mul
+from operator import add, mul, neg, sub
 from typing import Any
 
 __all__ = ["OPS", "Operation", "exp", "leaky_relu_op", "log", "power_op", "sigmoid", "tanh"]
@@ -39,7 +40,8 @@ class Operation(str):
 
     forward: Callable[..., float] | None
     grads: Callable[..., tuple]
-    arity: int | None  # None: any number of inputs (sum, dot)
+    arity: int | None  # None: any number of inputs, given as `groups` tuples (sum, dot)
+    groups: int
     methods: tuple[str, ...]
     numpy: Callable[..., Any] | None
     numpy_grads: Callable[..., tuple] | None
@@ -57,6 +59,7 @@ class Operation(str):
         grads: Callable[..., tuple] | None = None,
         *,
         arity: int | None = 1,
+        groups: int = 1,
         methods: tuple[str, ...] = (),
         numpy: Callable[..., Any] | None = None,
         numpy_grads: Callable[..., tuple] | None = None,
@@ -68,11 +71,16 @@ class Operation(str):
         if grads is None:  # microgradnn 0.1's Operation(name, local_grads): no forward function
             forward, grads = None, forward
         op = super().__new__(cls, name)
-        op.forward, op.grads, op.arity, op.methods = forward, grads, arity, methods
+        op.forward, op.grads, op.arity, op.groups, op.methods = forward, grads, arity, groups, methods
         op.numpy, op.numpy_grads, op.sympy = numpy, numpy_grads, sympy
         op.number_operand, op.param, op.activation = number_operand, param, activation
         op.base, op.number_first, op._variants = None, False, {}
         return op
+
+    def split(self, inputs: tuple) -> tuple[tuple, ...]:
+        """A fused node's inputs cut into the row's groups (dot: xs and ys)."""
+        k = len(inputs) // self.groups
+        return tuple(inputs[i * k : (i + 1) * k] for i in range(self.groups))
 
     def with_number(self, first: bool) -> Operation:
         """This row with one operand a number that the node keeps aside instead of making it a
@@ -224,50 +232,50 @@ def _inf_power(a: Any, q: float) -> Any:
 
 
 # ---------------------------------------------------------------------- the table
-# name       forward on floats                 local gradients: rule(out, *inputs)
-ADD = _row(Operation("+", lambda a, b: a + b, lambda out, a, b: (1.0, 1.0), arity=2,
+# name       forward on floats (add is a + b)  local gradients: rule(out, *inputs)
+ADD = _row(Operation("+", add, lambda out, a, b: (1.0, 1.0), arity=2,
                      methods=("__add__", "__radd__"), number_operand=True,
                      sympy=lambda sp, a, b: a + b))
-SUB = _row(Operation("-", lambda a, b: a - b, lambda out, a, b: (1.0, -1.0), arity=2,
+SUB = _row(Operation("-", sub, lambda out, a, b: (1.0, -1.0), arity=2,
                      methods=("__sub__", "__rsub__"), number_operand=True,
                      sympy=lambda sp, a, b: a - b))
-MUL = _row(Operation("*", lambda a, b: a * b, lambda out, a, b: (b, a), arity=2,
+MUL = _row(Operation("*", mul, lambda out, a, b: (b, a), arity=2,
                      methods=("__mul__", "__rmul__"), number_operand=True,
                      sympy=lambda sp, a, b: a * b))
 DIV = _row(Operation("/", _divide, lambda out, a, b: (1.0 / b, -out / b), arity=2,
                      methods=("__truediv__", "__rtruediv__"), number_operand=True,
                      numpy=lambda a, b: a / b, sympy=lambda sp, a, b: a / b))
-NEG = _row(Operation("neg", lambda a: -a, lambda out, a: (-1.0,),
+NEG = _row(Operation("neg", neg, lambda out, a: -1.0,
                      methods=("__neg__",), sympy=lambda sp, a: -a))
 # a ** b with a Value exponent (and c ** x for a number base c): ∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a
 POW = _row(Operation("**", _power_positive_base, lambda out, a, b: (b * _inf_power(a, b - 1.0), out * log(a)),
                      arity=2, methods=("__rpow__",), number_operand=True,
                      numpy=lambda a, b: a**b, sympy=lambda sp, a, b: a**b))
-EXP = _row(Operation("exp", _exp, lambda out, a: (out,),
+EXP = _row(Operation("exp", _exp, lambda out, a: out,
                      methods=("exp",), numpy=exp, sympy=lambda sp, a: sp.exp(a)))
-LOG = _row(Operation("log", _log, lambda out, a: (1.0 / a,),
+LOG = _row(Operation("log", _log, lambda out, a: 1.0 / a,
                      methods=("log",), numpy=log, sympy=lambda sp, a: sp.log(a)))
-TANH = _row(Operation("tanh", math.tanh, lambda out, a: (1.0 - out * out,),
+TANH = _row(Operation("tanh", math.tanh, lambda out, a: 1.0 - out * out,
                       methods=("tanh",), numpy=tanh, activation=True, sympy=lambda sp, a: sp.tanh(a)))
-SIGMOID = _row(Operation("sigmoid", _sigmoid, lambda out, a: (out * (1.0 - out),),
+SIGMOID = _row(Operation("sigmoid", _sigmoid, lambda out, a: out * (1.0 - out),
                          methods=("sigmoid",), numpy=sigmoid, activation=True, sympy=lambda sp, a: 1 / (1 + sp.exp(-a))))
 # The kinks (relu, abs, leaky_relu) take the derivative 0 (or α) at 0, as micrograd and PyTorch.
 RELU = _row(Operation("ReLU", lambda a: a if a > 0.0 else (0.0 if a == a else a),
-                      lambda out, a: (1.0 if a > 0.0 else 0.0,),
+                      lambda out, a: 1.0 if a > 0.0 else 0.0,
                       methods=("relu",), numpy=lambda a: a * (a > 0), activation=True,
-                      numpy_grads=lambda out, a: ((a > 0) * 1.0,),
+                      numpy_grads=lambda out, a: (a > 0) * 1.0,
                       sympy=lambda sp, a: sp.Piecewise((a, a > 0), (0, True))))
-ABS = _row(Operation("abs", abs, lambda out, a: (1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0,),
+ABS = _row(Operation("abs", abs, lambda out, a: 1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0,
                      methods=("__abs__", "abs"), numpy=lambda a: abs(a),
-                     numpy_grads=lambda out, a: (_np(a).sign(a),),
+                     numpy_grads=lambda out, a: _np(a).sign(a),
                      sympy=lambda sp, a: sp.Piecewise((a, a > 0), (-a, True))))
-# Fused nodes with any number of inputs: a neuron's weighted sum is ONE node, not 2n.
-SUM = _row(Operation("sum", lambda *xs: sum(xs), lambda out, *xs: (1.0,) * len(xs), arity=None,
-                     sympy=lambda sp, *xs: sp.Add(*xs)))
-# dot's inputs are xs + ys (first half, second half); ∂/∂xᵢ = yᵢ and ∂/∂yᵢ = xᵢ.
-DOT = _row(Operation("dot", lambda *v: sum(map(mul, v[: len(v) // 2], v[len(v) // 2 :])),
-                     lambda out, *v: v[len(v) // 2 :] + v[: len(v) // 2], arity=None,
-                     sympy=lambda sp, *v: sp.Add(*map(mul, v[: len(v) // 2], v[len(v) // 2 :]))))
+# Fused nodes with any number of inputs: a neuron's weighted sum is ONE node, not 2n. Their rows
+# take the inputs as `groups` tuples (sum: xs; dot: xs and ys, of equal length); the rule
+# returns one tuple of local gradients per group, and the node's inputs are the groups joined.
+SUM = _row(Operation("sum", lambda xs: sum(xs), lambda out, xs: ((1.0,) * len(xs),), arity=None,
+                     sympy=lambda sp, xs: sp.Add(*xs)))
+DOT = _row(Operation("dot", lambda xs, ys: sum(map(mul, xs, ys)), lambda out, xs, ys: (ys, xs),
+                     arity=None, groups=2, sympy=lambda sp, xs, ys: sp.Add(*map(mul, xs, ys))))
 
 
 # Two families: one row per number p (x ** p) or slope α (leaky_relu), made when first used.
@@ -275,7 +283,7 @@ DOT = _row(Operation("dot", lambda *v: sum(map(mul, v[: len(v) // 2], v[len(v) /
 def power_op(p: float) -> Operation:
     """x ** p for a number p;  ∂/∂x = p·x^(p−1) (0 for p = 0, even at x = 0)."""
     q = p - 1.0
-    grads = (lambda out, a: (0.0,)) if p == 0.0 else (lambda out, a: (p * _inf_power(a, q),))
+    grads = (lambda out, a: 0.0) if p == 0.0 else (lambda out, a: p * _inf_power(a, q))
     name = f"**{int(p) if math.isfinite(p) and p == int(p) else p}"
     return Operation(name, lambda a: _power(a, p), grads, param=p,
                      numpy=lambda a: a**p, sympy=lambda sp, a: a ** sp.Rational(repr(p)))
@@ -286,9 +294,9 @@ def leaky_relu_op(alpha: float) -> Operation:
     """x if x > 0 else α·x;  ∂/∂x = 1 if x > 0 else α."""
     name = "LeakyReLU" if alpha == 0.01 else f"LeakyReLU({alpha:g})"
     return Operation(name, lambda a: a if a > 0.0 else alpha * a,
-                     lambda out, a: (1.0 if a > 0.0 else alpha,), param=alpha, activation=True,
+                     lambda out, a: 1.0 if a > 0.0 else alpha, param=alpha, activation=True,
                      numpy=lambda a: _np(a).where(a > 0, a, alpha * a),
-                     numpy_grads=lambda out, a: (_np(a).where(a > 0, 1.0, alpha),),
+                     numpy_grads=lambda out, a: _np(a).where(a > 0, 1.0, alpha),
                      sympy=lambda sp, a: sp.Piecewise((a, a > 0), (sp.Rational(repr(alpha)) * a, True)))
 
 

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from microgradnn.engine import Value, no_grad
 
-__all__ = ["MissingMatplotlibError", "plot_decision_boundary", "plot_loss", "plot_regression"]
+__all__ = [
+    "MissingMatplotlibError",
+    "TrainingAnimation",
+    "animate_training",
+    "plot_decision_boundary",
+    "plot_loss",
+    "plot_regression",
+]
 
 INSTALL_HINT = "pip install 'microgradnn[plot]'"
 
@@ -116,7 +124,7 @@ def _class_of(score: Any) -> int:
 _FAR = 1e9
 
 
-def _margins(score: Any, classes: list[int]) -> dict[int, float]:
+def _class_margins(score: Any, classes: list[int]) -> dict[int, float]:
     """How far each class is from losing: > 0 for the predicted class, < 0 for the others.
 
     One output: +score for class 1 and −score for class 0; several: the class's score minus
@@ -177,7 +185,7 @@ def plot_decision_boundary(
     classes = sorted(set(labels) | set(range(outputs)))
     cmap = plt.get_cmap("coolwarm" if len(classes) <= 2 else "Spectral")
     colour = {c: cmap(k / max(1, len(classes) - 1)) for k, c in enumerate(classes)}
-    margins = [_margins(s, classes) for s in scores]
+    margins = [_class_margins(s, classes) for s in scores]
     for c in classes:
         grid = [[margins[j * resolution + i][c] for i in range(resolution)] for j in range(resolution)]
         ax.contourf(gx, gy, grid, levels=[0.0, 2 * _FAR], colors=[colour[c]], alpha=0.3)
@@ -245,3 +253,290 @@ def plot_regression(
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     return _finish(fig, path, made)
+
+
+# ---------------------------------------------------------------------- training you can watch
+# matplotlib's HTML player takes its button icons from Font Awesome on a CDN. Offline (on a
+# slide, in an e-mail) those would be blank buttons, so the page gets plain characters instead.
+_BUTTON_TEXT = {
+    "fa-minus": "&minus;",
+    "fa-fast-backward": "|&#9664;&#9664;",
+    "fa-step-backward": "|&#9664;",
+    "fa-play fa-flip-horizontal": "&#9664;",
+    "fa-pause": "&#10074;&#10074;",
+    "fa-play": "&#9654;",
+    "fa-step-forward": "&#9654;|",
+    "fa-fast-forward": "&#9654;&#9654;|",
+    "fa-plus": "+",
+}
+_BUTTON_STYLE = "<style>.anim-buttons button { width: auto; min-width: 36px; font-size: 13px; }</style>\n"
+# Colours per frame in the HTML player: the frames are flat fills, lines and text, which 64
+# colours show without a visible difference in a third of the bytes of full-colour PNGs.
+_HTML_COLOURS = 64
+
+
+def _offline(fragment: str) -> str:
+    """matplotlib's animation HTML without its one network request (the icon font)."""
+    fragment = re.sub(r"<link[^>]*href=\"https?://[^\"]*\"[^>]*>\s*", "", fragment)
+    fragment = re.sub(
+        r"<i class=\"fa ([^\"]*)\"></i>",
+        lambda m: _BUTTON_TEXT.get(m.group(1), m.group(1).replace("fa-", "")),
+        fragment,
+    )
+    return _BUTTON_STYLE + fragment
+
+
+def _smaller_frames(fragment: str) -> str:
+    """The player's embedded PNG frames re-encoded with a palette of `_HTML_COLOURS` colours."""
+    import base64
+    import io
+
+    from PIL import Image  # a dependency of matplotlib
+
+    def shrink(match: re.Match[str]) -> str:
+        # matplotlib splits the base64 text over lines ending in a backslash (JavaScript's
+        # line continuation); the frame is the text without them.
+        original = base64.b64decode(match.group(1).replace("\\\n", ""))
+        image = Image.open(io.BytesIO(original)).convert("RGB")
+        buffer = io.BytesIO()
+        image.quantize(_HTML_COLOURS, method=Image.Quantize.MEDIANCUT).save(buffer, "PNG", optimize=True)
+        smaller = buffer.getvalue() if buffer.tell() < len(original) else original
+        return f'"data:image/png;base64,{base64.b64encode(smaller).decode("ascii")}"'
+
+    return re.sub(r'"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)"', shrink, fragment)
+
+
+def _margins(scores: list[list[Any]]) -> list[tuple[int, list[list[float]]]]:
+    """For each class c, the grid of how far c's score is ahead of the best other class: > 0
+    where the model predicts c. One output (a score, class 1 where it is > 0): ``-s`` and ``s``."""
+    if not isinstance(scores[0][0], list):
+        return [(0, [[-s for s in row] for row in scores]), (1, scores)]
+    margins = []
+    for c in range(len(scores[0][0])):
+        margins.append(
+            (c, [[s[c] - max(v for i, v in enumerate(s) if i != c) for s in row] for row in scores])
+        )
+    return margins
+
+
+def _remove_contours(contours: Any) -> None:
+    from matplotlib.artist import Artist
+
+    if isinstance(contours, Artist):  # matplotlib >= 3.8
+        contours.remove()
+    else:  # before 3.8 a contour set was a list of collections
+        for collection in contours.collections:
+            collection.remove()
+
+
+class TrainingAnimation:
+    """What `animate_training` returns: the decision boundary and the loss curve, frame by frame.
+
+    In Jupyter it shows itself as a player with a slider. ``save("training.gif")`` writes a GIF,
+    ``save("training.html")`` one self-contained page (the frames are inside it; it works
+    offline), and ``to_html()`` gives the player as an HTML fragment to put into a page of your
+    own. ``figure`` is the matplotlib Figure, showing the last frame.
+    """
+
+    def __init__(self, figure: Any, draw: Any, frames: list[Any], fps: int, dpi: int, title: str) -> None:
+        self.figure = figure
+        self.frames = frames
+        self.fps = fps
+        self.dpi = dpi
+        self.title = title
+        self._draw = draw
+        self._html: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __repr__(self) -> str:
+        first, last = self.frames[0].epoch, self.frames[-1].epoch
+        return f"TrainingAnimation({len(self.frames)} frames, epochs {first}..{last}, {self.fps} fps)"
+
+    def _render(self, writer: Any, target: Path, hold: int = 0) -> None:
+        """Every frame into ``writer``, the last one ``hold`` more times."""
+        import matplotlib
+
+        # A 'tight' bounding box (a common setting) would give frames of different sizes.
+        with matplotlib.rc_context({"savefig.bbox": None}), writer.saving(self.figure, str(target), self.dpi):
+            for k in range(len(self.frames)):
+                self._draw(k)
+                writer.grab_frame()
+            for _ in range(hold):
+                writer.grab_frame()
+
+    def to_html(self) -> str:
+        """The player (frames, slider and buttons) as one HTML fragment with no external links."""
+        if self._html is None:
+            from tempfile import TemporaryDirectory
+
+            from matplotlib.animation import HTMLWriter
+
+            with TemporaryDirectory() as folder:
+                target = Path(folder, "animation.html")
+                self._render(HTMLWriter(fps=self.fps, embed_frames=True, default_mode="once"), target)
+                self._html = _smaller_frames(_offline(target.read_text(encoding="utf-8")))
+        return self._html
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``path``: a GIF (``.gif``) or a web page with the player (``.html``)."""
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix == ".gif":
+            from matplotlib.animation import PillowWriter
+
+            # Hold the end of training for about a second before the GIF starts
+            # again; Pillow merges the repeated frames into one that is shown longer.
+            self._render(PillowWriter(fps=self.fps), target, hold=self.fps)
+        elif suffix in (".html", ".htm"):
+            from html import escape
+
+            page = (
+                f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                f"<title>{escape(self.title)}</title>\n</head>\n<body>\n{self.to_html()}\n</body>\n</html>\n"
+            )
+            target.write_text(page, encoding="utf-8")
+        else:
+            raise ValueError(f"animate_training: path must end in .gif or .html, got {str(path)!r}")
+        return target
+
+
+def animate_training(
+    history: Any,
+    X: Sequence[Sequence[float]],
+    y: Sequence[Any],
+    *,
+    path: str | os.PathLike[str] | None = None,
+    fps: int = 4,
+    log_scale: bool = False,
+    dpi: int = 80,
+    title: str | None = None,
+) -> TrainingAnimation:
+    """The decision boundary and the loss curve moving together, one frame per recorded epoch.
+
+    ``history`` comes from ``fit(model, X, y, ..., record_every=k)`` on 2-D data, which
+    evaluated the model on a grid every k epochs; nothing is trained or evaluated again here.
+    ``X, y`` are drawn as points on every frame. Given ``path``, the animation is also saved: a
+    GIF for ``.gif``, a self-contained web page with a slider for ``.html``. ``fps`` is frames per
+    second; ``dpi`` sets the pixel size (the figure is 9 × 3.6 inches); ``title`` goes in front
+    of each frame's heading ("epoch 25 of 100 · loss 0.0987 · accuracy 98%").
+    """
+    frames = getattr(history, "frames", None)
+    if not isinstance(frames, list) or not hasattr(history, "loss"):
+        raise TypeError(
+            f"animate_training: expected the History returned by fit, got {type(history).__name__}"
+        )
+    if not frames:
+        raise ValueError(
+            "animate_training: the history has no frames; record them while training with "
+            "fit(model, X, y, ..., record_every=5)"
+        )
+    if not X or any(len(p) != 2 for p in X):
+        raise ValueError("animate_training: X must be a non-empty list of 2-D points")
+    if len(X) != len(y):
+        raise ValueError(f"animate_training: X has {len(X)} points but y has {len(y)} labels")
+    if isinstance(fps, bool) or not isinstance(fps, int) or not 1 <= fps <= 50:
+        raise ValueError(
+            f"animate_training: fps must be a whole number of frames per second in 1..50, got {fps!r}"
+        )
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 20 <= dpi <= 600:
+        raise ValueError(f"animate_training: dpi must be an integer in 20..600, got {dpi!r}")
+    if path is not None and Path(path).suffix.lower() not in (".gif", ".html", ".htm"):
+        raise ValueError(f"animate_training: path must end in .gif or .html, got {str(path)!r}")
+    try:
+        labels = [_class_of_label(t) for t in y]
+    except ValueError as e:
+        raise ValueError(str(e).replace("plot_decision_boundary", "animate_training")) from None
+
+    plt = _pyplot()
+    fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(9.0, 3.6), dpi=dpi, width_ratios=(1.0, 1.15))
+    plt.close(fig)  # shown by the animation, never as a static figure of its own
+    xs = [float(p[0]) for p in X]
+    ys = [float(p[1]) for p in X]
+    # The classes of every frame and label, fixed for the whole run, so colours never shift.
+    classes = sorted(set(labels) | {_class_of(s) for f in frames for row in f.scores for s in row})
+    cmap = plt.get_cmap("coolwarm" if len(classes) <= 2 else "Spectral")
+    # The colours plot_decision_boundary gives each class's region.
+    low, high = classes[0] - 0.5, classes[-1] + 0.5
+    colour = {c: cmap((c - low) / (high - low)) for c in classes}
+
+    losses = list(history.loss)
+    total = len(losses)
+    ax_loss.plot(range(1, total + 1), losses, color="0.8", linewidth=1.0, label="the whole run")
+    (so_far,) = ax_loss.plot([], [], color="tab:blue", linewidth=2.0, label="so far")
+    # clip_on=False: the marker of the last epoch sits on the right edge of the axes.
+    (now,) = ax_loss.plot([], [], "o", color="tab:red", markersize=6, clip_on=False, zorder=3)
+    ax_loss.set_xlim(0, max(total, 1))
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    if log_scale:
+        ax_loss.set_yscale("log")
+    ax_loss.set_title("training loss")
+    ax_loss.grid(True, alpha=0.3)
+    ax_loss.legend(loc="upper right", fontsize=8)
+    heading = fig.suptitle("")
+    metric_name = getattr(history, "metric_name", None) or "metric"
+
+    # The points, the limits and the labels stay; each frame replaces only the boundary.
+    ax.scatter(
+        xs,
+        ys,
+        c=labels,
+        cmap=cmap,
+        vmin=classes[0],
+        vmax=classes[-1],
+        edgecolors="black",
+        linewidths=0.5,
+        s=22,
+        zorder=3,
+    )
+    ax.set_xlim(frames[0].xs[0], frames[0].xs[-1])
+    ax.set_ylim(frames[0].ys[0], frames[0].ys[-1])
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.set_title("decision boundary")
+    boundary: list[Any] = []
+
+    def draw(k: int) -> None:
+        frame = frames[k]
+        while boundary:
+            _remove_contours(boundary.pop())
+        for c, margin in _margins(frame.scores):
+            finite = [m for row in margin for m in row if math.isfinite(m)]
+            if not finite or max(finite) <= 0.0:
+                continue  # the class wins nowhere in this frame
+            # Class c's region is where its margin is > 0, each region drawn from the model's
+            # scores interpolated over the grid, so neighbours meet exactly on one line.
+            levels = [0.0, max(finite) + 1.0]
+            boundary.append(
+                ax.contourf(frame.xs, frame.ys, margin, levels=levels, colors=[colour[c]], alpha=0.35)
+            )
+            if min(finite) < 0.0:
+                line = ax.contour(frame.xs, frame.ys, margin, levels=[0.0], colors="black", linewidths=1.2)
+                boundary.append(line)
+        e = frame.epoch
+        so_far.set_data(range(1, e + 1), losses[:e])
+        now.set_data([e], [losses[e - 1]]) if e else now.set_data([], [])
+        parts = [f"epoch {e} of {total}" if e else f"before training (epoch 0 of {total})"]
+        if frame.loss is not None:
+            parts.append(f"loss {frame.loss:.4g}")
+        if frame.metric is not None:
+            shown = f"{frame.metric:.0%}" if metric_name == "accuracy" else f"{frame.metric:.3g}"
+            parts.append(f"{metric_name} {shown}")
+        heading.set_text((f"{title}: " if title else "") + " · ".join(parts))
+
+    draw(len(frames) - 1)
+    # Lay the figure out once, on the last frame, so that the axes stay put from frame to frame.
+    # (fig.tight_layout() would leave a layout engine on the figure, and with one, every saved
+    # frame is drawn twice.)
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    TightLayoutEngine().execute(fig)
+    animation = TrainingAnimation(fig, draw, frames, fps, dpi, title or "Training")
+    if path is not None:
+        animation.save(path)
+    return animation

@@ -28,6 +28,7 @@ from typing import Any, Union
 from microgradnn.engine import Value, dot, gc_paused, no_grad
 from microgradnn.losses import LOSSES
 from microgradnn.optim import SGD, Adam, AdamW, LearningRate, Optimizer
+from microgradnn.recording import DEFAULT_RESOLUTION, BoundaryFrame, BoundaryRecorder
 
 __all__ = ["History", "accuracy", "evaluate", "fit", "predict", "r2_score", "train_step"]
 
@@ -46,6 +47,7 @@ class History:
     ``loss[e]`` is the mean over epoch e's batches of the training objective (the loss plus the
     L2 penalty, if any), each computed before that batch's update, as micrograd's demo prints
     it; ``metric[e]`` likewise (accuracy for classification losses, R² for regression).
+    ``frames``: the decision boundary every few epochs, when fit was given ``record_every``.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -53,6 +55,7 @@ class History:
     metric_name: str | None = None
     lr: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    frames: list[BoundaryFrame] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -252,6 +255,8 @@ def fit(
     metric: str | Callable | None = "auto",
     progress: bool = True,
     callback: Callable[[int, History], Any] | None = None,
+    record_every: int | None = None,
+    record_resolution: int = DEFAULT_RESOLUTION,
 ) -> History:
     """Train ``model`` on ``(X, y)`` by gradient descent; returns the `History`.
 
@@ -266,6 +271,9 @@ def fit(
       'r2', a function ``(outputs, targets) -> float``, or None.
     - ``progress``: a tqdm progress bar on stderr showing loss and metric; False prints nothing.
     - ``callback(epoch, history)`` runs after each epoch; returning True stops training.
+    - ``record_every=k`` (2-D inputs only): evaluate the model on a ``record_resolution`` ×
+      ``record_resolution`` grid before training, after every k-th epoch and after the last,
+      into ``history.frames`` (see `microgradnn.plot.animate_training`).
     """
     _check_data(X, y)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -279,6 +287,7 @@ def fit(
     loss_fn = _resolve_loss(loss)
     metric_name, metric_fn = _resolve_metric(metric, loss_fn)
     opt = _make_optimizer(model, optimizer, lr)
+    recorder = None if record_every is None else BoundaryRecorder(model, X, record_every, record_resolution)
     params = model.parameters() if l2 else None
     rng = random.Random(seed) if seed is not None else random
     n = len(X)
@@ -286,6 +295,8 @@ def fit(
     history = History(metric_name=metric_name)
     order = list(range(n))
     start = time.perf_counter()
+    if recorder is not None:
+        recorder.start(history)
 
     bar = _progress_bar(epochs, enabled=progress)
     try:
@@ -309,8 +320,12 @@ def fit(
                 postfix[metric_name or "metric"] = _format_metric(metric_name, history.metric[-1])
             bar.set_postfix(postfix, refresh=False)
             bar.update(1)
+            if recorder is not None:
+                recorder.epoch_done(epoch + 1, history)
             if callback is not None and callback(epoch, history) is True:
                 break
+        if recorder is not None:
+            recorder.finish(history)
     finally:
         bar.close()
         history.seconds = time.perf_counter() - start

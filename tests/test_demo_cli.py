@@ -38,20 +38,27 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
     assert "MLP(2, [16, 16, 1]) (337 parameters) on 100 two-moons points" in result.stdout
     assert "accuracy 100.0% (100/100)" in result.stdout
     assert "training" in result.stderr and "100/100" in result.stderr  # the progress bar, on stderr
-    assert "training" not in result.stdout
+    assert "training:" not in result.stdout  # (training.gif is named there)
     # the bar's last loss is the "before" line's; the trained model's is measured after it
     bar_loss = re.findall(r"loss=([\d.]+)", result.stderr)[-1]
     before = re.search(r"last epoch, before its update \(the progress bar\): loss ([\d.]+)", result.stdout)
     after = re.search(r"final model, after the last update: loss ([\d.]+), accuracy", result.stdout)
     assert before and after and before[1] == bar_loss and after[1] != bar_loss
-    for name in ("model.json", "loss.png", "decision_boundary.png", "neuron.svg"):
+    artefacts = ("model.json", "loss.png", "decision_boundary.png", "training.gif", "neuron.svg")
+    for name in (*artefacts, "neuron.html"):
         assert f"microgradnn-demo/{name}" in result.stdout
     assert (out / "loss.png").read_bytes().startswith(PNG_MAGIC)
     assert (out / "decision_boundary.png").read_bytes().startswith(PNG_MAGIC)
+    from PIL import Image
+
+    with Image.open(out / "training.gif") as gif:  # the model before training and after every 10 epochs
+        assert gif.format == "GIF" and gif.n_frames == 11
     svg = (out / "neuron.svg").read_text()
     assert "<svg" in svg and "layers.0.neurons." in svg and "w·x" in svg
     # the weights are named like the inputs they multiply, and the dot node says so
     assert "w1·x1 + w2·x2" in svg and ">w1<" in svg and ">x1<" in svg and "w.0" not in svg
+    page = (out / "neuron.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "mgnExplorer(" in page and "'w·x'" in page
     # the saved model is the trained one: 100% on the same data, regenerated here
     model = load_model(out / "model.json")
     assert isinstance(model, MLP) and model.nouts == [16, 16, 1]
@@ -61,7 +68,9 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
         "decision_boundary.png",
         "loss.png",
         "model.json",
+        "neuron.html",
         "neuron.svg",
+        "training.gif",
     ]
 
 
@@ -159,6 +168,8 @@ def test_other_datasets_and_options_run_end_to_end(tmp_path, args):
         "model.json",
         "loss.png",
         "decision_boundary.png",
+        "neuron.html",
+        "training.gif",
         "neuron.svg",
     }
 
@@ -166,9 +177,10 @@ def test_other_datasets_and_options_run_end_to_end(tmp_path, args):
 def test_without_matplotlib_everything_else_is_written_and_the_skip_explained(tmp_path):
     result = run("demo", "--out", "o", "--epochs", "2", "--no-progress", cwd=tmp_path, without="matplotlib")
     assert result.returncode == 0, result.stderr
-    assert "Skipped loss.png and decision_boundary.png: matplotlib is not installed" in result.stdout
+    skipped = "Skipped loss.png, decision_boundary.png and training.gif: matplotlib is not installed"
+    assert skipped in result.stdout
     assert "pip install 'microgradnn[demo]'" in result.stdout
-    assert {p.name for p in (tmp_path / "o").iterdir()} == {"model.json", "neuron.svg"}
+    assert {p.name for p in (tmp_path / "o").iterdir()} == {"model.json", "neuron.html", "neuron.svg"}
 
 
 def _path_without_dot(tmp_path: Path) -> dict:
@@ -187,7 +199,7 @@ def test_without_graphviz_the_dot_source_is_written_with_a_hint(tmp_path):
     assert len(notes) == 1 and "Graphviz is not installed" in notes[0] and "microgradnn[demo]" in notes[0]
     source = (tmp_path / "o" / "neuron.dot").read_text()
     assert source.lstrip().startswith("digraph") and "w·x" in source
-    assert not (tmp_path / "o" / "neuron.svg").exists()
+    assert not (tmp_path / "o" / "neuron.svg").exists() and not (tmp_path / "o" / "neuron.html").exists()
 
 
 def test_with_pip_alone_pygraphviz_renders_the_svg(tmp_path):
@@ -197,3 +209,4 @@ def test_with_pip_alone_pygraphviz_renders_the_svg(tmp_path):
     result = run("demo", "--out", "o", "--epochs", "2", "--no-progress", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "<svg" in (tmp_path / "o" / "neuron.svg").read_text()
+    assert "<svg" in (tmp_path / "o" / "neuron.html").read_text()

@@ -7,17 +7,23 @@ one-line error (exit status 2) without anything being evaluated.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import math
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pygraphviz
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from microgradnn.cli import main
 from microgradnn.graph_command import MAX_EXPONENT, ExpressionError, parse_bindings, parse_expression
@@ -350,7 +356,7 @@ def test_values_where_the_expression_cannot_be_computed(
 
 def test_output_file_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     status, _, err = graph(capsys, "x", "--at", "x=1", "-o", str(tmp_path / "g.jpg"))
-    assert status == 2 and "cannot tell the picture format ('.jpg'); use .svg, .png or .dot" in err
+    assert status == 2 and "cannot tell the picture format ('.jpg'); use .svg, .png, .dot or .html" in err
     status, _, err = graph(capsys, "x", "--at", "x=1", "-o", str(tmp_path / "graph"))
     assert status == 2 and "(no suffix)" in err
     status, _, err = graph(capsys, "x", "--at", "x=1", "-o", str(tmp_path / "missing" / "g.dot"))
@@ -418,3 +424,189 @@ def test_command_without_any_graphviz_explains_and_still_writes_dot(tmp_path: Pa
     )
     assert dot.returncode == 0, dot.stderr
     assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph {")
+
+
+# ------------------------------------------------- errors: one line, status 2 or 1, any terminal
+ASCII_TERMINAL = dict(os.environ, PYTHONIOENCODING="ascii")
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, status: int, complaint: str) -> None:
+    assert result.returncode == status, (result.returncode, result.stderr)
+    assert result.stderr.startswith("microgradnn graph: error: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and complaint in result.stderr, result.stderr
+
+
+def test_a_non_ascii_name_on_an_ascii_terminal_is_printed_escaped() -> None:
+    result = run_command("é*2", "--at", "é=1", env=ASCII_TERMINAL)
+    assert result.returncode == 0 and result.stderr == ""
+    assert "d(output)/d(\\xe9) = 2.0" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["y*2", "--at", "y=é"], "--at 'y=\\xe9': '\\xe9' is not a number"),
+        (["x × y", "--at", "x=1", "y=2"], "invalid character '\\xd7' (U+00D7)"),
+        (["x", "--at", "é"], "--at '\\xe9': expected NAME=NUMBER"),
+        (["x", "--at", "x=1", "--color", "é"], "invalid choice: '\\xe9'"),
+        (["ξ", "--at", "x=1"], "'\\u03be' is not bound"),
+    ],
+)
+def test_bad_non_ascii_input_on_an_ascii_terminal_is_one_line(args: list[str], complaint: str) -> None:
+    assert_one_line_error(run_command(*args, env=ASCII_TERMINAL), 2, complaint)
+
+
+def test_help_on_an_ascii_terminal_documents_the_exit_statuses() -> None:
+    result = run_command("--help", env=ASCII_TERMINAL)
+    assert result.returncode == 0 and result.stderr == ""
+    assert "\\u2202out/\\u2202in" in result.stdout  # --local-grads' help, escaped, not a crash
+    text = " ".join(result.stdout.split())
+    assert "Exit status: 0 when done; 2 for bad input" in text and "1 when the picture" in text
+
+
+def test_a_non_ascii_output_file_on_an_ascii_terminal(tmp_path: Path) -> None:
+    result = run_command("x", "--at", "x=1", "-o", str(tmp_path / "é.dot"), env=ASCII_TERMINAL)
+    assert result.returncode == 0 and result.stderr == ""
+    assert (tmp_path / "é.dot").read_text(encoding="utf-8").startswith("digraph")
+    assert result.stdout.endswith("\\xe9.dot\n")
+
+
+def test_bytes_that_are_not_utf8_in_the_arguments(tmp_path: Path) -> None:
+    # Linux hands such bytes to Python as lone surrogates; nothing may fail on them.
+    result = subprocess.run(
+        [PYTHON, "-m", "microgradnn", "graph", b"x\xff", "--at", "x=1"],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )
+    assert_one_line_error(result, 2, "not a valid expression")
+    target = os.fsencode(tmp_path) + b"/\xff.dot"
+    result = subprocess.run(
+        [PYTHON, "-m", "microgradnn", "graph", "x", "--at", "x=1", "-o", target],
+        capture_output=True, cwd=REPO, timeout=60,
+    )
+    assert result.returncode == 0 and result.stderr == b"" and os.path.exists(target)
+
+
+def test_ligature_names_are_read_as_python_reads_them() -> None:
+    # Python reads the name 'ﬁ' (one ligature character) in an expression as 'fi'.
+    result = run_command("ﬁ*2", "--at", "ﬁ=3")
+    assert result.returncode == 0 and "d(output)/d(fi) = 2.0" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "name, complaint",
+    [
+        ("", "-o: the file name is empty"),
+        ("g.svg/", "ends with '/', so it names a folder"),
+        ("graph", "cannot tell the picture format (no suffix)"),
+    ],
+)
+def test_output_names_refused_before_anything_is_written(name: str, complaint: str, tmp_path: Path) -> None:
+    result = run_command("x", "--at", "x=1", "-o", name, cwd=tmp_path)
+    assert_one_line_error(result, 2, complaint)
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_nul_characters_are_refused_in_the_output_name_and_the_expression(tmp_path: Path) -> None:
+    # A real command line cannot carry a NUL; a program calling main() can. The arguments
+    # travel as JSON, which writes the NUL as \u0000.
+    code = "import json, sys\nfrom microgradnn.cli import main\nsys.exit(main(json.loads(sys.argv[1])))\n"
+    for args, complaint in [
+        (["x", "--at", "x=1", "-o", "a\0b.svg"], "-o 'a\\x00b.svg': a file name cannot contain a NUL"),
+        (["x\0", "--at", "x=1"], "not a valid expression"),
+        (["x", "--at", "x=1\0"], "is not a number"),
+    ]:
+        result = subprocess.run(
+            [PYTHON, "-c", code, json.dumps(["graph", *args])],
+            capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+            timeout=60,
+        )
+        assert_one_line_error(result, 2, complaint)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "case", ["missing folder", "a folder in its place", "a file in the path", "a newline"]
+)
+def test_an_output_that_cannot_be_written_is_status_1(case: str, tmp_path: Path) -> None:
+    (tmp_path / "g.dot").mkdir()
+    (tmp_path / "file").write_text("")
+    target, complaint = {
+        "missing folder": (tmp_path / "missing" / "g.dot", "No such file or directory"),
+        "a folder in its place": (tmp_path / "g.dot", "Is a directory"),
+        "a file in the path": (tmp_path / "file" / "g.dot", "Not a directory"),
+        "a newline": (tmp_path / "no\nfolder" / "g.dot", "no\\nfolder/g.dot: No such file"),
+    }[case]
+    result = run_command("x*y", "--at", "x=2", "y=3", "-o", str(target))
+    assert_one_line_error(result, 1, complaint)
+    assert "d(output)/d(x) = 3.0" in result.stdout  # the numbers were still printed
+
+
+def test_a_read_only_folder_is_status_1(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root may write into a read-only folder")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    os.chmod(folder, 0o500)
+    try:
+        result = run_command("x", "--at", "x=1", "-o", str(folder / "g.dot"))
+        assert_one_line_error(result, 1, "Permission denied")
+    finally:
+        os.chmod(folder, 0o700)
+
+
+def test_standard_output_full_closed_or_a_broken_pipe_is_status_1() -> None:
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(
+                [PYTHON, "-m", "microgradnn", "graph", "x", "--at", "x=1"],
+                stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=60,
+            )
+        assert_one_line_error(result, 1, "cannot write to standard output: No space left on device")
+    closed = subprocess.run(
+        [PYTHON, "-m", "microgradnn", "graph", "x", "--at", "x=1"],
+        stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=60, preexec_fn=lambda: os.close(1),
+    )
+    assert_one_line_error(closed, 1, "standard output is closed")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first line: `microgradnn graph ... | head -0`
+    try:
+        broken = subprocess.run(
+            [PYTHON, "-m", "microgradnn", "graph", "x", "--at", "x=1"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert broken.returncode == 1 and broken.stderr == ""  # quiet, like any filter, and no traceback
+
+
+# Pieces of expressions and arguments: valid ones, operators, and what breaks naive code
+# (control characters, NUL, non-ASCII letters and digits, quotes, option-like dashes).
+PIECES = st.sampled_from(
+    ["x", "y", "é", "ﬁ", "2", "1e999", "-", "+", "*", "/", "**", "(", ")", ",", "=", " ", "\n", "\0",
+     "\t", "\x1b", "\u2028", "tanh", "exp", "log", "'", '"', "__import__", ".", "--", "-o", "١", "\udcff"]
+)
+TEXTS = st.lists(PIECES, max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(expression=TEXTS, at=st.lists(TEXTS, max_size=3), output=st.none() | TEXTS)
+def test_any_input_gives_a_status_and_at_most_one_line_of_error(
+    expression: str, at: list[str], output: str | None
+) -> None:
+    args = ["graph", expression, "--at", *at] if at else ["graph", expression]
+    with tempfile.TemporaryDirectory() as folder:
+        if output is not None:
+            args += ["-o", os.path.join(folder, output + ".dot")]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(args)
+            except SystemExit as exc:  # argparse's own usage errors
+                status = exc.code
+    assert status in (0, 1, 2)
+    if status == 0:
+        assert err.getvalue() == "" and out.getvalue().startswith("output = ")
+    else:
+        # argparse reports arguments it does not know at the top level: "microgradnn: error: ..."
+        assert err.getvalue().startswith(("microgradnn graph: error: ", "microgradnn: error: "))
+        assert err.getvalue().count("\n") == 1, err.getvalue()

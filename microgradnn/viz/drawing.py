@@ -259,7 +259,7 @@ def _role(i: int, node: Any, is_param: list[bool], roots: set[int]) -> str:
     return "parameter" if is_param[i] else "input"
 
 
-def _describe(node: Any, precision: int) -> str:
+def describe(node: Any, precision: int) -> str:
     """A short name for a node in captions: its label, else its operation, else its value."""
     label = getattr(node, "label", "")
     if label:
@@ -295,13 +295,38 @@ def graph_order(roots: list[Any]) -> list[Any]:
     return order
 
 
-def build_drawing(roots: list[Any], options: Options, view: StepView | None = None) -> Drawing:
-    """The drawing of the graph of ``roots`` (checked), optionally in the middle of backward."""
+@dataclass
+class GraphLayout:
+    """Which nodes a drawing shows, and how: its nodes in order, their inputs, the summary."""
+
+    nodes: list[Any]  # inputs first (see graph_order); node i is drawn as "n{i}"
+    children: list[list[int]]  # indices of each node's inputs
+    labels: list[str]
+    is_param: list[bool]
+    root_ids: list[int]
+    plan: Plan | None  # how a big graph is summarised, None when every node is drawn
+    expanded: frozenset[int] = frozenset()  # boxes of the summary drawn node by node instead
+
+    def group(self, i: int) -> int | None:
+        """The box that shows node i, or None if node i is drawn as its own record."""
+        group = None if self.plan is None else self.plan.group_of[i]
+        return None if group in self.expanded else group
+
+    def element_id(self, i: int) -> str:
+        """The DOT name of what shows node i: its own record ``n{i}`` or its summary box ``g{k}``."""
+        group = self.group(i)
+        return f"n{i}" if group is None else f"g{group}"
+
+
+def layout_graph(roots: list[Any], options: Options, expanded: frozenset[int] = frozenset()) -> GraphLayout:
+    """The nodes of the graph of ``roots`` and, for a big graph, which go into which box.
+
+    ``expanded``: boxes (indices into the summary's groups) to draw node by node all the same.
+    """
     nodes = graph_order(roots)
     index = {node: i for i, node in enumerate(nodes)}
     children = [[index[c] for c in node._prev] for node in nodes]
     root_ids = [index[r] for r in roots]
-    root_set = set(root_ids)
     labels = [getattr(node, "label", "") or "" for node in nodes]
     if options.parameters_given:
         is_param = [not node._prev and node in options.parameters for node in nodes]
@@ -310,7 +335,22 @@ def build_drawing(roots: list[Any], options: Options, view: StepView | None = No
     plan: Plan | None = None
     if options.max_nodes is not None:
         plan = plan_collapse(children, labels, is_param, root_ids, options.max_nodes)
-    single = [True] * len(nodes) if plan is None else [g is None for g in plan.group_of]
+    return GraphLayout(nodes, children, labels, is_param, root_ids, plan, expanded if plan else frozenset())
+
+
+def build_drawing(
+    roots: list[Any], options: Options, view: StepView | None = None, expanded: frozenset[int] = frozenset()
+) -> Drawing:
+    """The drawing of the graph of ``roots`` (checked), optionally in the middle of backward.
+
+    ``expanded``: boxes of a big graph's summary to draw node by node (see :func:`layout_graph`).
+    """
+    layout = layout_graph(roots, options, expanded)
+    nodes, children, labels, is_param, plan = (
+        layout.nodes, layout.children, layout.labels, layout.is_param, layout.plan
+    )
+    root_set = set(layout.root_ids)
+    single = [layout.group(i) is None for i in range(len(nodes))]
 
     p = options.precision
     grad_of = (lambda node: view.grads.get(node, 0.0)) if view is not None else (lambda node: node.grad)
@@ -381,8 +421,9 @@ def build_drawing(roots: list[Any], options: Options, view: StepView | None = No
             g.edge(f"n{c}", op_id, **edge_attrs)
 
     if plan is not None:
-        cluster_of = _draw_groups(g, plan, nodes, children, is_param, grad_of, p)
-        for i, gi in enumerate(plan.group_of):
+        cluster_of = _draw_groups(g, plan, nodes, children, is_param, grad_of, p, layout.expanded)
+        for i in range(len(nodes)):
+            gi = layout.group(i)
             if gi is None:
                 continue
             for c in children[i]:
@@ -427,17 +468,23 @@ def _draw_groups(
     is_param: list[bool],
     grad_of: Any,
     precision: int,
+    expanded: frozenset[int] = frozenset(),
 ) -> dict[str, tuple[str, str]]:
     """The summary's boxes (inside clusters named after their parent module) and its note.
 
-    Returns, for each box drawn inside a cluster, (the cluster's id, the box standing for the
-    cluster when edges are drawn to or from the cluster as a whole).
+    Boxes in ``expanded`` are left out (their nodes are drawn one by one). Returns, for each
+    box drawn inside a cluster, (the cluster's id, the box standing for the cluster when edges
+    are drawn to or from the cluster as a whole).
     """
     clusters: dict[str | None, list[int]] = {}
     for gi, group in enumerate(plan.groups):
-        clusters.setdefault(group.cluster, []).append(gi)
+        clusters.setdefault(group.cluster, [])
+        if gi not in expanded:
+            clusters[group.cluster].append(gi)
     cluster_of: dict[str, tuple[str, str]] = {}
     for n_cluster, (cluster, members) in enumerate(clusters.items()):
+        if not members:
+            continue
         if cluster is None:
             for gi in members:
                 _group_box(g, gi, plan, nodes, children, is_param, grad_of, precision)
@@ -450,7 +497,8 @@ def _draw_groups(
             for gi in members:
                 _group_box(sub, gi, plan, nodes, children, is_param, grad_of, precision)
                 cluster_of[f"g{gi}"] = (cluster_id, middle)
-    note = "".join(escape_text(line) + "\\l" for line in plan.notes)
+    notes = plan.notes + [f"Drawn node by node: {plan.groups[gi].name}." for gi in sorted(expanded)]
+    note = "".join(escape_text(line) + "\\l" for line in notes)
     g.node("summary_note", label=_label(note), shape="note", style="filled", fillcolor="#fffbe6")
     return cluster_of
 

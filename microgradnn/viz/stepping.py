@@ -8,6 +8,7 @@ can show the picture after each one while the user's graph is left untouched.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from microgradnn.engine import topological_order
@@ -15,14 +16,24 @@ from microgradnn.viz.drawing import (
     DEFAULT_MAX_NODES,
     Drawing,
     StepView,
-    _describe,
     build_drawing,
+    describe,
     format_number,
     is_value,
     make_options,
 )
 
-__all__ = ["BackwardStepper", "backward_steps", "draw_backward_steps", "grads_after_steps"]
+__all__ = [
+    "BackwardStepper",
+    "ChainRuleStep",
+    "ChainRuleTerm",
+    "backward_steps",
+    "chain_rule_steps",
+    "draw_backward_steps",
+    "grad_states",
+    "grads_after_steps",
+    "state_after",
+]
 
 # How many inputs of the current operation the caption lists one by one.
 _CAPTION_INPUTS = 4
@@ -43,10 +54,43 @@ def backward_steps(root: Any) -> list[Any]:
     return [node for node in reversed(topological_order(root)) if node._prev]
 
 
-def _replay(root: Any, steps: list[Any], k: int) -> dict[Any, float]:
+@dataclass(frozen=True)
+class ChainRuleTerm:
+    """One input's share of a chain-rule step: ``input.grad += local × grad of the step's node``."""
+
+    input: Any
+    local: float  # ∂node/∂input
+    contribution: float  # local × the node's grad
+    after: float  # the input's grad once the whole step has been applied
+
+
+@dataclass(frozen=True)
+class ChainRuleStep:
+    """One chain-rule step of backward: ``node`` passes its (final) grad on to its inputs."""
+
+    number: int  # 1 for the first step backward applies
+    node: Any
+    grad: float  # the node's grad, final when its step is applied
+    terms: tuple[ChainRuleTerm, ...]
+
+
+def chain_rule_steps(root: Any) -> list[ChainRuleStep]:
+    """Every chain-rule step of a fresh backward from ``root``, with its numbers.
+
+    The one model of "a backprop step" behind :class:`BackwardStepper`, :func:`grads_after_steps`
+    and the explorer (``microgradnn.viz.explore``): the output is seeded with grad 1, then each
+    operation, in :func:`backward_steps` order, adds local derivative × its grad to each input.
+    The graph's own ``grad`` attributes are not touched.
+    """
+    return _replay(root, backward_steps(root), None)[1]
+
+
+def _replay(root: Any, steps: list[Any], k: int | None) -> tuple[dict[Any, float], list[ChainRuleStep]]:
+    """Grads after the first k steps (all when k is None), and the steps applied, recorded."""
     grads = {node: 0.0 for node in topological_order(root)}
     grads[root] = 1.0
-    for node in steps[:k]:
+    recorded: list[ChainRuleStep] = []
+    for number, node in enumerate(steps[:k], start=1):
         locals_ = getattr(node, "_local", None)
         if locals_ is None:
             raise TypeError(
@@ -54,9 +98,34 @@ def _replay(root: Any, steps: list[Any], k: int) -> dict[Any, float]:
                 f"derivatives in _local); got a {type(node).__name__} without them"
             )
         g = grads[node]
-        for child, local in zip(node._prev, locals_):
+        pairs = list(zip(node._prev, locals_))
+        for child, local in pairs:
             grads[child] += local * g
-    return grads
+        terms = tuple(ChainRuleTerm(child, local, local * g, grads[child]) for child, local in pairs)
+        recorded.append(ChainRuleStep(number, node, g, terms))
+    return grads, recorded
+
+
+def grad_states(steps: list[Any]) -> dict[Any, tuple[int, int]]:
+    """For each node read by some of ``steps`` (as from :func:`backward_steps`), the (first, last)
+    number of the steps that pass it grad, counting from 1.
+
+    After k steps a node's grad is final when k >= last, partly summed when k >= first, and
+    still 0 before that (the output's grad, seeded with 1, is final from the start).
+    """
+    spans: dict[Any, tuple[int, int]] = {}
+    for number, node in enumerate(steps, start=1):
+        for child in node._prev:
+            spans[child] = (spans.get(child, (number, number))[0], number)
+    return spans
+
+
+def state_after(node: Any, k: int, root: Any, spans: dict[Any, tuple[int, int]]) -> str:
+    """``'final'``, ``'partial'`` or ``'pending'``: how far node's grad is summed after k steps."""
+    first, last = spans.get(node, (0, 0))
+    if node is root or (node in spans and k >= last):
+        return "final"
+    return "partial" if node in spans and k >= first else "pending"
 
 
 def _check_k(k: Any, total: int, where: str) -> int:
@@ -76,7 +145,7 @@ def grads_after_steps(root: Any, k: int) -> dict[Any, float]:
     the full gradients ∂root/∂node. The graph's own ``grad`` attributes are not touched.
     """
     steps = backward_steps(root)
-    return _replay(root, steps, _check_k(k, len(steps), "grads_after_steps"))
+    return _replay(root, steps, _check_k(k, len(steps), "grads_after_steps"))[0]
 
 
 class BackwardStepper:
@@ -99,11 +168,8 @@ class BackwardStepper:
         self._options = make_options(**draw_options)
         self.steps = backward_steps(root)
         self.k = 0
-        # Who reads each node: its grad is final once all of them have applied their step.
-        self._readers: dict[Any, list[Any]] = {}
-        for node in self.steps:
-            for child in node._prev:
-                self._readers.setdefault(child, []).append(node)
+        # For each node, the steps that pass it grad: final once the last of them is applied.
+        self._spans = grad_states(self.steps)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -134,52 +200,42 @@ class BackwardStepper:
 
     def grads(self) -> dict[Any, float]:
         """Every node's grad after the current number of steps."""
-        return _replay(self.root, self.steps, self.k)
+        return _replay(self.root, self.steps, self.k)[0]
 
     def draw(self) -> Drawing:
         """The graph after the current number of steps."""
-        grads = self.grads()
-        applied = set(self.steps[: self.k])
-        state: dict[Any, str] = {}
-        for node in grads:
-            readers = self._readers.get(node, ())
-            if node is self.root or (readers and all(r in applied for r in readers)):
-                state[node] = "final"
-            elif any(r in applied for r in readers):
-                state[node] = "partial"
-            else:
-                state[node] = "pending"
-        current = self.steps[self.k - 1] if self.k else None
+        grads, applied = _replay(self.root, self.steps, self.k)
+        state = {node: state_after(node, self.k, self.root, self._spans) for node in grads}
+        current = applied[-1] if applied else None
         view = StepView(
             grads=grads,
             state=state,
-            current=current,
-            updated=frozenset(current._prev) if current is not None else frozenset(),
-            caption=self._caption(grads, current),
+            current=current.node if current is not None else None,
+            updated=frozenset(current.node._prev) if current is not None else frozenset(),
+            caption=self._caption(current),
         )
         return build_drawing([self.root], self._options, view)
 
-    def _caption(self, grads: dict[Any, float], current: Any) -> list[str]:
+    def _caption(self, current: ChainRuleStep | None) -> list[str]:
         p = self._options.precision
         total = len(self.steps)
         if current is None:
             return [
                 f"backward, step 0 of {total}: the output's grad is set to 1; no chain-rule step applied yet"
             ]
-        g = grads[current]
+        node, g = current.node, current.grad
         lines = [
-            f"backward, step {self.k} of {total}: {_describe(current, p)} (op {current._op}, grad "
+            f"backward, step {self.k} of {total}: {describe(node, p)} (op {node._op}, grad "
             f"{format_number(g, p)}) adds local derivative × its grad to each input:"
         ]
-        locals_ = tuple(getattr(current, "_local", ()))
-        pairs = list(zip(current._prev, locals_))
-        for child, local in pairs[:_CAPTION_INPUTS]:
+        for term in current.terms[:_CAPTION_INPUTS]:
             lines.append(
-                f"    {_describe(child, p)}.grad += {format_number(local, p)} × {format_number(g, p)} "
-                f"= {format_number(local * g, p)}  (now {format_number(grads[child], p)})"
+                f"    {describe(term.input, p)}.grad += {format_number(term.local, p)} × "
+                f"{format_number(g, p)} = {format_number(term.contribution, p)}  "
+                f"(now {format_number(term.after, p)})"
             )
-        if len(pairs) > _CAPTION_INPUTS:
-            lines.append(f"    … and {len(pairs) - _CAPTION_INPUTS} more inputs")
+        if len(current.terms) > _CAPTION_INPUTS:
+            lines.append(f"    … and {len(current.terms) - _CAPTION_INPUTS} more inputs")
         if self.done:
             lines.append("all steps applied: every grad is now ∂output/∂node")
         return lines

@@ -1,0 +1,94 @@
+"""Screenshots of the graph explorer for the docs: ``docs/images/explorer-*.png``.
+
+Run from the repository's root (needs Chromium, chromedriver and selenium, as the tests do)::
+
+    python docs/make_screenshots.py
+
+It saves the lecture neuron's explorer, opens it in headless Chromium with the network
+blocked, and photographs a few states: the start, a backward step with a node's panel open,
+the end, a forward-pass step, and the same page in a dark theme.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from microgradnn import Value
+from microgradnn.viz import explore
+
+IMAGES = Path(__file__).resolve().parent / "images"
+
+
+def lecture_neuron() -> Value:
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o
+
+
+def browser(width: int, height: int):  # noqa: ANN201 - selenium is imported here, lazily
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--window-size={width},{height}",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+    ):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"), options=options)
+
+
+def main() -> int:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    IMAGES.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        page = explore(lecture_neuron()).save(Path(tmp) / "neuron.html")
+        driver = browser(1000, 700)
+        try:
+            right = lambda times=1: [ActionChains(driver).send_keys("\ue014").perform() for _ in range(times)]  # noqa: E731
+
+            def shoot(name: str) -> None:
+                path = IMAGES / f"explorer-{name}.png"
+                driver.find_element("css selector", ".mgn-explorer").screenshot(str(path))
+                print(f"wrote {path.relative_to(IMAGES.parent.parent)}")
+
+            driver.get(page.as_uri())
+            shoot("start")
+            right(2)
+            w = driver.find_element("css selector", "#mgn-n8")  # n: its panel
+            ActionChains(driver).move_to_element(w).perform()
+            shoot("step")
+            right(3)
+            ActionChains(driver).move_to_element(driver.find_element("css selector", "#mgn-n1")).perform()
+            shoot("end")
+            driver.find_element("css selector", '[data-act="forward"]').click()
+            right(4)
+            shoot("forward")
+            driver.execute_cdp_cmd(
+                "Emulation.setEmulatedMedia",
+                {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+            )
+            driver.get(page.as_uri())
+            right(3)
+            shoot("dark")
+        finally:
+            driver.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
