@@ -542,6 +542,13 @@ def main() -> None:
     print(f"\n(total {meta['seconds']} s)")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rounds": rounds}, indent=1) + "\n")
+    # The compiled batch path against batched PyTorch: its own script, run alone too (its smoke
+    # test is in tests/test_compiled.py).
+    if size_name != "smoke":
+        print("compiled ...", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        size_flag = ["--quick"] if size_name == "quick" else []
+        subprocess.run([sys.executable, str(Path(__file__).with_name("compiled.py")), *size_flag], check=True)
 
 
 if __name__ == "__main__":

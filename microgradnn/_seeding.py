@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from microgradnn.checks import check_int
+
 
 def random_source(seed: int | None, rng: random.Random | None, what: str) -> Any:
     """The random source: ``rng`` if given, a new ``Random(seed)`` if a seed is given, else the
@@ -16,7 +18,5 @@ def random_source(seed: int | None, rng: random.Random | None, what: str) -> Any
             raise TypeError(f"{what}: rng must be a random.Random, got {type(rng).__name__}")
         return rng
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"{what}: seed must be an int, got {type(seed).__name__}: {seed!r}")
-        return random.Random(seed)
+        return random.Random(check_int(f"{what}(seed)", seed))
     return random

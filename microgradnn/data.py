@@ -17,14 +17,26 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from numbers import Real
+from numbers import Integral
 from typing import Any
 
 from microgradnn._seeding import random_source
+from microgradnn.checks import (
+    as_list,
+    as_matrix,
+    check_bool,
+    check_callable,
+    check_choice,
+    check_int,
+    check_real,
+    describe,
+    is_array,
+)
 
 __all__ = [
     "DATASETS",
     "bmi_table",
+    "load_digits",
     "make_blobs",
     "make_circles",
     "make_moons",
@@ -37,29 +49,31 @@ __all__ = [
 Dataset = tuple[list[list[float]], list]
 
 
+#: The most samples (and, for `make_blobs`, numbers in X) a generator makes: beyond this a
+#: typo such as ``10**9`` would fill the memory for minutes before failing.
+MAX_SIZE = 10_000_000
+
+
 def _count(n: object, what: str, minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {n!r}")
-    return n
+    return check_int(what, n, lo=minimum, hi=MAX_SIZE)
 
 
 def _nonneg(x: object, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 <= float(x) < math.inf:
-        raise ValueError(f"{what} must be a finite number >= 0, got {x!r}")
-    return float(x)
+    return check_real(what, x, lo=0.0)
 
 
 def _label_map(labels: str | None, classes: int, what: str) -> Callable[[int], int]:
     """How class c (0..classes−1) is written in y."""
     if labels is None:
         labels = "signed" if classes == 2 else "index"
+    check_choice(f"{what}(labels)", labels, ("signed", "index"))
     if labels == "index":
         return lambda c: c
     if labels == "signed":
         if classes != 2:
             raise ValueError(f"{what}: labels='signed' (−1/+1) needs exactly 2 classes, got {classes}")
         return lambda c: 2 * c - 1
-    raise ValueError(f"{what}: labels must be 'signed' (−1/+1) or 'index' (0..k−1), got {labels!r}")
+    raise AssertionError(labels)  # unreachable: check_choice allows only the two above
 
 
 def _shuffled(points: list[list[float]], classes: list, rng: Any) -> Dataset:
@@ -110,8 +124,7 @@ def make_circles(
     evenly spaced in angle, with Gaussian noise of std ``noise``. Samples are shuffled."""
     n = _count(n_samples, "make_circles(n_samples)", 2)
     noise = _nonneg(noise, "make_circles(noise)")
-    if isinstance(factor, bool) or not isinstance(factor, Real) or not 0.0 < factor < 1.0:
-        raise ValueError(f"make_circles(factor) must be between 0 and 1 (inner radius), got {factor!r}")
+    factor = check_real("make_circles(factor)", factor, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     label = _label_map(labels, 2, "make_circles")
     source = random_source(seed, rng, "make_circles")
     n_outer = n // 2
@@ -142,18 +155,31 @@ def make_blobs(
     n = _count(n_samples, "make_blobs(n_samples)")
     std = _nonneg(cluster_std, "make_blobs(cluster_std)")
     source = random_source(seed, rng, "make_blobs")
-    if isinstance(centers, int):  # True and False too, refused by _count
+    if isinstance(centers, Integral) and not isinstance(centers, bool):
         k = _count(centers, "make_blobs(centers)", 2)
         d = _count(n_features, "make_blobs(n_features)")
-        low, high = center_box
+        if n * d > MAX_SIZE:
+            raise ValueError(
+                f"make_blobs(n_samples) × make_blobs(n_features) = {n} × {d} is more than {MAX_SIZE} numbers"
+            )
+        box = as_list("make_blobs(center_box)", center_box, "a pair (low, high)")
+        if len(box) != 2:
+            raise ValueError(f"make_blobs(center_box) must be a pair (low, high), got {len(box)} numbers")
+        low = check_real("make_blobs(center_box[0])", box[0])
+        high = check_real("make_blobs(center_box[1])", box[1])
+        if not low < high:
+            raise ValueError(f"make_blobs(center_box) must have low < high, got ({low!r}, {high!r})")
         centre_points = [[source.uniform(low, high) for _ in range(d)] for _ in range(k)]
     else:
-        centre_points = [[float(v) for v in c] for c in centers]
-        k = len(centre_points)
-        if k < 2 or len({len(c) for c in centre_points}) != 1 or not centre_points[0]:
-            raise ValueError(
-                "make_blobs(centers): give at least 2 centers, all with the same number of coordinates"
+        a_list = isinstance(centers, Sequence) or (is_array(centers) and getattr(centers, "ndim", 0) > 0)
+        if isinstance(centers, (str, bytes)) or not a_list:
+            raise TypeError(
+                f"make_blobs(centers) must be a count or a list of center points, got {describe(centers)}"
             )
+        centre_points = as_matrix("make_blobs(centers)", centers)
+        k = len(centre_points)
+        if k < 2:
+            raise ValueError(f"make_blobs(centers): give at least 2 centers, got {k}")
     if n < k:
         raise ValueError(f"make_blobs: n_samples={n} is fewer than the {k} centers")
     label = _label_map(labels, k, "make_blobs")
@@ -180,8 +206,7 @@ def make_xor(
     of std ``noise`` is added after labelling."""
     n = _count(n_samples, "make_xor(n_samples)")
     noise = _nonneg(noise, "make_xor(noise)")
-    if isinstance(margin, bool) or not isinstance(margin, Real) or not 0.0 <= margin < 1.0:
-        raise ValueError(f"make_xor(margin) must be in [0, 1), got {margin!r}")
+    margin = check_real("make_xor(margin)", margin, lo=0.0, hi=1.0, hi_open=True)
     label = _label_map(labels, 2, "make_xor")
     source = random_source(seed, rng, "make_xor")
     points, classes = [], []
@@ -210,8 +235,7 @@ def make_spiral(
     n = _count(n_samples, "make_spiral(n_samples)")
     k = _count(classes, "make_spiral(classes)", 2)
     noise = _nonneg(noise, "make_spiral(noise)")
-    if isinstance(turns, bool) or not isinstance(turns, Real) or not 0.0 < turns <= 10.0:
-        raise ValueError(f"make_spiral(turns) must be in (0, 10], got {turns!r}")
+    turns = check_real("make_spiral(turns)", turns, lo=0.0, hi=10.0, lo_open=True)
     if n < k:
         raise ValueError(f"make_spiral: n_samples={n} is fewer than the {k} classes")
     label = _label_map(labels, k, "make_spiral")
@@ -239,17 +263,20 @@ def make_regression_1d(
 ) -> tuple[list[list[float]], list[float]]:
     """Samples of y = f(x) + ε: x uniform in [low, high] (returned in increasing order, each as a
     one-element list), ε Gaussian with std ``noise``."""
-    if not callable(f):
-        raise TypeError(f"make_regression_1d(f) must be a function of one float, got {type(f).__name__}")
+    check_callable("make_regression_1d(f)", f, "a function of one float")
     n = _count(n_samples, "make_regression_1d(n_samples)")
     noise = _nonneg(noise, "make_regression_1d(noise)")
-    if not (isinstance(low, Real) and isinstance(high, Real) and math.isfinite(low) and math.isfinite(high)):
-        raise ValueError(f"make_regression_1d: low and high must be finite numbers, got {low!r}, {high!r}")
+    low = check_real("make_regression_1d(low)", low)
+    high = check_real("make_regression_1d(high)", high)
     if not low < high:
         raise ValueError(f"make_regression_1d: low must be below high, got low={low!r}, high={high!r}")
     source = random_source(seed, rng, "make_regression_1d")
     xs = sorted(source.uniform(low, high) for _ in range(n))
-    return [[x] for x in xs], [float(f(x)) + source.gauss(0.0, noise) for x in xs]
+    ys = []
+    for x in xs:
+        # f is the user's: a NaN or a string from it would otherwise surface only in training
+        ys.append(check_real(f"make_regression_1d(f): f({x!r})", f(x)) + source.gauss(0.0, noise))
+    return [[x] for x in xs], ys
 
 
 # The table from the lecture notes (../shared/seeds/): height in cm, weight in kg, and the BMI
@@ -263,6 +290,7 @@ def bmi_table(computed: bool = False) -> tuple[list[list[float]], list[float]]:
     With ``computed=True``, y is the actual body-mass index weight/(height/100)² instead. The
     inputs are in the hundreds: `standardize` them before training.
     """
+    computed = check_bool("bmi_table(computed)", computed)
     X = [[h, w] for h, w, _ in _BMI_NOTES]
     if computed:
         return X, [w / (h / 100.0) ** 2 for h, w, _ in _BMI_NOTES]
@@ -275,13 +303,10 @@ def standardize(
     """Scale each column to mean 0 and standard deviation 1: x' = (x − mean)/std.
 
     Returns ``(scaled X, means, stds)``; a constant column keeps std 1 (it becomes all 0).
-    Apply the same means and stds to new inputs.
+    Apply the same means and stds to new inputs. ``X``: a list of samples or a 2-D numpy array.
     """
-    if not X:
-        raise ValueError("standardize: X is empty")
+    X = as_matrix("standardize(X)", X)
     d = len(X[0])
-    if any(len(row) != d for row in X):
-        raise ValueError("standardize: every sample must have the same number of features")
     n = len(X)
     means = [math.fsum(row[j] for row in X) / n for j in range(d)]
     stds = []
@@ -289,6 +314,28 @@ def standardize(
         var = math.fsum((row[j] - means[j]) ** 2 for row in X) / n
         stds.append(math.sqrt(var) if var > 0.0 else 1.0)
     return [[(row[j] - means[j]) / stds[j] for j in range(d)] for row in X], means, stds
+
+
+def load_digits(*, seed: int | None = None, rng: random.Random | None = None) -> Dataset:
+    """Handwritten digits: scikit-learn's bundled 1,797 images of 8×8 pixels (no download).
+
+    ``X``: 64 pixel intensities per image, scaled from 0..16 to [0, 1], row by row; ``y``: the
+    digit 0..9 (class indices, for `cross_entropy`). With ``seed`` (or ``rng``) the samples are
+    shuffled, so that a slice of them is a fair held-out set; otherwise in scikit-learn's order.
+    Needs the ``digits`` extra: ``pip install 'microgradnn[digits]'``.
+    """
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError:
+        raise ImportError(
+            "load_digits needs scikit-learn (it ships the images): pip install 'microgradnn[digits]'"
+        ) from None
+    bunch: Any = sklearn_digits()  # a Bunch (its type depends on return_X_y)
+    X = (bunch.data / 16.0).tolist()
+    y = [int(t) for t in bunch.target]
+    if seed is None and rng is None:
+        return X, y
+    return _shuffled(X, y, random_source(seed, rng, "load_digits"))
 
 
 #: The two-class 2-D datasets by name (as ``microgradnn demo --dataset`` takes them).

@@ -460,11 +460,27 @@ def define_op(
     method = method or name
     if method in OPS or (hasattr(Value, method) and method not in {m for o in OPS.values() for m in o.methods}):
         raise ValueError(f"define_op: {method!r} already names an operation or a Value attribute")
+    _probe_rule(name, forward, grads, arity)
     op = Operation(name, forward, grads, arity=arity, methods=(method,), numpy=numpy,
                    numpy_grads=numpy_grads, sympy=sympy, number_operand=arity == 2,
                    activation=activation and arity == 1)
     OPS[name] = op
     return _attach(op)
+
+
+def _probe_rule(name: str, forward: Callable, grads: Callable, arity: int) -> None:
+    """Catch the commonest slip at once: a one-input rule must give the derivative itself, a
+    two-input rule a pair (otherwise backward() would fail far from the cause)."""
+    try:
+        xs = (0.5,) * arity
+        local = grads(forward(*xs), *xs)
+    except Exception:  # noqa: BLE001 - 0.5 may be outside the op's domain: nothing to learn
+        return
+    if arity == 1 and isinstance(local, (tuple, list)):
+        raise TypeError(f"define_op({name!r}): grads for one input must return the derivative itself, "
+                        f"got a {type(local).__name__} {local!r}")
+    if arity == 2 and not (isinstance(local, (tuple, list)) and len(local) == 2):
+        raise TypeError(f"define_op({name!r}): grads for two inputs must return a pair, got {local!r}")
 
 
 def make_node_of(op: Operation, inputs: tuple[Value, ...]) -> Value:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any, Union, cast
 
+from microgradnn.checks import as_list, as_targets, check_choice, check_real, describe
 from microgradnn.engine import Operation, Value, dot, make_node, value_sum
 
 # An operation's name carrying its local-gradient rule, as the engine's own operations are
@@ -56,6 +57,29 @@ def _reduce(terms: list[Value], reduction: str, scale: float, what: str) -> Valu
     elif reduction != "sum":
         raise ValueError(f"{what}: reduction must be 'mean' or 'sum', got {reduction!r}")
     return total if scale == 1.0 else total * scale
+
+
+def _checked_batch(
+    what: str, name: str, predictions: Any, targets: Any, reduction: str, nested: bool = False
+) -> tuple[list, list]:
+    """The batch's arguments checked where they enter: lists (numpy arrays converted), paired
+    one to one, every target a finite number (or a list of them), a known reduction."""
+    check_choice(f"{what}(reduction)", reduction, ("mean", "sum"))
+    if isinstance(predictions, Value):
+        raise TypeError(
+            f"{what}({name}) must be a list with one entry per sample, got a single Value; wrap it in a list"
+        )
+    predictions = as_list(f"{what}({name})", predictions)
+    targets = as_targets(
+        f"{what}(targets)",
+        targets,
+        n=len(predictions),
+        paired_with=name,
+        values_ok=True,
+        item="target",
+        nested=nested,
+    )
+    return predictions, targets
 
 
 def _check_batch(predictions: Sequence, targets: Sequence, what: str) -> None:
@@ -101,11 +125,15 @@ def _as_value(x: Scalar) -> Value:
 
 def mse(predictions: Sequence, targets: Sequence, reduction: str = "mean") -> Value:
     """Mean squared error: (1/n) Σ (pᵢ − tᵢ)²;  ∂/∂pᵢ = 2(pᵢ − tᵢ)/n."""
+    predictions, targets = _checked_batch("mse", "predictions", predictions, targets, reduction, nested=True)
     return _reduce(_squared_errors(predictions, targets, "mse"), reduction, 1.0, "mse")
 
 
 def half_mse(predictions: Sequence, targets: Sequence, reduction: str = "mean") -> Value:
     """Half mean squared error, the lecture-notes form: (1/n) Σ ½(pᵢ − tᵢ)²;  ∂/∂pᵢ = (pᵢ − tᵢ)/n."""
+    predictions, targets = _checked_batch(
+        "half_mse", "predictions", predictions, targets, reduction, nested=True
+    )
     return _reduce(_squared_errors(predictions, targets, "half_mse"), reduction, 0.5, "half_mse")
 
 
@@ -122,6 +150,8 @@ def _signed_label(t: object, what: str, i: int) -> float:
 def hinge(scores: Sequence, targets: Sequence, margin: float = 1.0, reduction: str = "mean") -> Value:
     """Max-margin hinge loss (micrograd's demo): (1/n) Σ max(0, margin − yᵢ·sᵢ), yᵢ = ±1;
     ∂/∂sᵢ = −yᵢ/n where yᵢ·sᵢ < margin, else 0.  Targets 0/1 are read as −1/+1."""
+    scores, targets = _checked_batch("hinge", "scores", scores, targets, reduction)
+    margin = check_real("hinge(margin)", margin, lo=0.0)
     _check_batch(scores, targets, "hinge")
     terms = [
         (_as_value(s) * -_signed_label(t, "hinge", i) + margin).relu()
@@ -173,6 +203,7 @@ def binary_cross_entropy_with_logits(logits: Sequence, targets: Sequence, reduct
     (1/n) Σ [log(1 + e^zᵢ) − tᵢ·zᵢ] = −(1/n) Σ [tᵢ log σ(zᵢ) + (1 − tᵢ) log(1 − σ(zᵢ))];
     ∂/∂zᵢ = (σ(zᵢ) − tᵢ)/n.  Targets tᵢ in [0, 1]; −1 is read as 0, so ±1 labels work."""
     what = "binary_cross_entropy_with_logits"
+    logits, targets = _checked_batch(what, "logits", logits, targets, reduction)
     _check_batch(logits, targets, what)
     terms = [
         _bce_term(_as_value(z), _probability_target(t, what, i))
@@ -264,8 +295,9 @@ def cross_entropy(logits: Sequence, targets: Sequence | int, reduction: str = "m
     ``logits`` is a batch (one list of k logits per sample) with ``targets`` the class
     indices; a single sample (one list of logits and an int target) is accepted too.
     """
-    if isinstance(targets, int) and not isinstance(targets, bool):
+    if isinstance(targets, Integral) and not isinstance(targets, bool):  # numpy integers too
         logits, targets = [logits], [targets]
+    logits, targets = _checked_batch("cross_entropy", "logits", logits, targets, reduction)
     _check_batch(logits, targets, "cross_entropy")
     terms = []
     for i, (zs, t) in enumerate(zip(logits, targets)):
@@ -279,17 +311,21 @@ def l2_penalty(parameters: Iterable[Value], alpha: float = 1e-4) -> Value:
 
     ``alpha`` defaults to micrograd's demo's 1e-4.
     """
-    if hasattr(parameters, "parameters"):  # a Module
-        parameters = cast(Any, parameters).parameters()
+    module_parameters = getattr(parameters, "parameters", None)
+    if callable(module_parameters):  # a Module stands for its parameters
+        parameters = cast("Iterable[Value]", module_parameters())
+    if isinstance(parameters, (Value, str, bytes)) or not isinstance(parameters, Iterable):
+        raise TypeError(
+            f"l2_penalty(parameters) must be a list of Values or a Module, got {describe(parameters)}"
+        )
     params = list(parameters)
     if not params:
-        raise ValueError("l2_penalty: needs at least one parameter")
-    for p in params:
+        raise ValueError("l2_penalty(parameters) is empty: it needs at least one parameter")
+    for i, p in enumerate(params):
         if not isinstance(p, Value):
-            raise TypeError(f"l2_penalty: every parameter must be a Value, got {type(p).__name__}")
-    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not alpha >= 0.0:
-        raise ValueError(f"l2_penalty: alpha must be a number >= 0, got {alpha!r}")
-    return dot(params, params) * float(alpha)
+            raise TypeError(f"l2_penalty(parameters): entry {i} must be a Value, got {describe(p)}")
+    alpha = check_real("l2_penalty(alpha)", alpha, lo=0.0)
+    return dot(params, params) * alpha
 
 
 for _fn, _kind in (
@@ -312,3 +348,36 @@ LOSSES: dict[str, Callable[..., Value]] = {
 }
 
 del _fn, _kind
+
+
+def check_labels(loss: Callable[..., Value], targets: list, n_outputs: int | None, where: str) -> None:
+    """Check every label against a built-in loss's domain before training starts, with errors
+    naming the sample (`fit` and `evaluate` call this; custom losses are not checked).
+
+    ``targets`` are already finite numbers or lists of them (`microgradnn.checks.as_targets`);
+    ``n_outputs`` is the model's number of outputs, if known.
+    """
+    name = next((key for key, fn in LOSSES.items() if fn is loss), None)
+    if name is None:
+        return
+    # cross-entropy's classes; a model with one output gets the loss's own error instead,
+    # which explains what to change
+    k = n_outputs if n_outputs is not None and n_outputs >= 2 else None
+    for i, t in enumerate(targets):
+        if name in ("mse", "half_mse"):
+            width = len(t) if isinstance(t, list) else 1
+            if n_outputs is not None and width != n_outputs:
+                raise ValueError(
+                    f"{where}: label {i} has {width} number(s), but the model has {n_outputs} output(s)"
+                )
+        elif isinstance(t, list):
+            raise ValueError(f"{where}: label {i} is a list, but the {name} loss takes one number per sample")
+        elif name == "hinge" and t not in (-1, 0, 1):
+            raise ValueError(f"{where}: label {i} is {t!r}, but the hinge loss needs labels ±1 (or 0/1)")
+        elif name == "bce" and not (t == -1 or 0 <= t <= 1):
+            raise ValueError(
+                f"{where}: label {i} is {t!r}, but binary cross-entropy needs 0/1 (or ±1, or a probability)"
+            )
+        elif name == "cross_entropy" and (t != int(t) or t < 0 or (k is not None and t >= k)):
+            classes = f"0..{k - 1}, one per output of the model" if k is not None else "0, 1, ..."
+            raise ValueError(f"{where}: label {i} is {t!r}, but cross-entropy needs class indices {classes}")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, Union, cast
 
 from microgradnn import modelfile
 from microgradnn._seeding import random_source
+from microgradnn.checks import check_int
 from microgradnn.engine import Number, Value, gc_paused, make_node, no_grad
 from microgradnn.modelfile import ModelFileError
 from microgradnn.ops import DOT, OPS
@@ -91,9 +92,7 @@ def _check_activation(name: object, what: str) -> str:
 
 
 def _check_count(n: object, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
-    return n
+    return check_int(what, n, lo=1)
 
 
 def _init_bound(init: str, nin: int, fan_out: int) -> float:
@@ -215,8 +214,11 @@ class Module:
         return out.data if isinstance(out, Value) else [v.data for v in out]
 
     def predict_batch(self, X: Sequence[Sequence[Number | Value]]) -> list:
-        """``[self.predict(x) for x in X]``."""
-        return [self.predict(x) for x in X]
+        """``[self.predict(x) for x in X]`` (through `forward_batch` where the module has one)."""
+        batch = getattr(self, "forward_batch", None)
+        with no_grad():
+            outs = batch(X) if batch is not None else [self(x) for x in X]
+        return [o.data if isinstance(o, Value) else [v.data for v in o] for o in outs]
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, float]:

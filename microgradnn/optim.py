@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from numbers import Real
 from typing import Any, Union
 
+from microgradnn.checks import check_bool, check_int, check_real, describe
 from microgradnn.engine import Value
 
 __all__ = [
@@ -40,17 +41,10 @@ __all__ = [
 
 
 def _number(x: object, what: str, *, low: float = 0.0, low_ok: bool = True, high: float = math.inf) -> float:
-    """Check that x is a real number in the range (low or [low, ..., high), and return it."""
-    if isinstance(x, bool) or not isinstance(x, Real) or math.isnan(x):
-        raise ValueError(f"{what} must be a number, got {x!r}")
-    x = float(x)
-    if not (x >= low if low_ok else x > low) or not x < high:
-        if high == math.inf:
-            bound = f">= {low:g}" if low_ok else f"> {low:g}"
-            raise ValueError(f"{what} must be {bound}, got {x!r}")
-        lo = "[" if low_ok else "("
-        raise ValueError(f"{what} must be in {lo}{low:g}, {high:g}), got {x!r}")
-    return x
+    """Check that x is a finite real number in the range (low or [low, ..., high), and return it."""
+    return check_real(
+        what, x, lo=low, lo_open=not low_ok, hi=None if high == math.inf else high, hi_open=True
+    )
 
 
 # ---------------------------------------------------------------------- schedules
@@ -82,9 +76,7 @@ class _DecayOverSteps(Schedule):
         name = type(self).__name__
         self.start = _number(start, f"{name}(start)", low_ok=False)
         self.end = _number(end, f"{name}(end)")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"{name}(steps) must be a positive integer, got {steps!r}")
-        self.steps = steps
+        self.steps = check_int(f"{name}(steps)", steps, lo=1)
 
 
 class LinearDecay(_DecayOverSteps):
@@ -156,22 +148,28 @@ class Optimizer:
         method = getattr(params, "parameters", None)  # a Module
         if callable(method):
             params = method()
+        name = type(self).__name__
         if isinstance(params, Value):
-            raise TypeError(f"{type(self).__name__}: params must be a list of Values, got a single Value")
+            raise TypeError(f"{name}(params) must be a list of Values, got a single Value; wrap it in a list")
+        if isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
+            raise TypeError(
+                f"{name}(params) must be a list of Values or a Module (e.g. model.parameters()), "
+                f"got {describe(params)}"
+            )
         self.params: list[Value] = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{name}(params) is empty: got an empty parameter list")
         seen: set[int] = set()
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
-                raise TypeError(f"{type(self).__name__}: parameter {i} is a {type(p).__name__}, not a Value")
+                raise TypeError(f"{name}(params): entry {i} must be a Value, got {describe(p)}")
             if id(p) in seen:
                 raise ValueError(
-                    f"{type(self).__name__}: parameter {i} ({p.label or p!r}) appears twice; "
+                    f"{name}(params): entry {i} ({p.label or p!r}) appears twice; "
                     "it would be updated twice per step"
                 )
             seen.add(id(p))
-        if callable(lr):
+        if callable(lr) and not isinstance(lr, type):
             self.schedule: Callable[[int], float] = lr
         else:
             self.schedule = Constant(_number(lr, f"{type(self).__name__}(lr)", low_ok=False))
@@ -225,6 +223,7 @@ class SGD(Optimizer):
         super().__init__(params, lr)
         self.momentum = _number(momentum, "SGD(momentum)", high=1.0)
         self.weight_decay = _number(weight_decay, "SGD(weight_decay)")
+        nesterov = check_bool("SGD(nesterov)", nesterov)
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
         self.nesterov = bool(nesterov)
@@ -264,8 +263,10 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params, lr)
         name = type(self).__name__
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}(betas) must be a pair (beta1, beta2), got {betas!r}")
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"{name}(betas) must be a pair (beta1, beta2), got {describe(betas)}")
+        if len(betas) != 2:
+            raise ValueError(f"{name}(betas) must be a pair (beta1, beta2), got {len(betas)} numbers")
         self.betas = (
             _number(betas[0], f"{name}(betas[0])", high=1.0),
             _number(betas[1], f"{name}(betas[1])", high=1.0),

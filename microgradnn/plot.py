@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from microgradnn.checks import as_matrix, as_targets, check_bool, check_int, check_real
 from microgradnn.engine import Value, no_grad
 
 __all__ = [
@@ -81,10 +82,11 @@ def plot_loss(
         losses, metric, metric_name = list(history.loss), list(history.metric), history.metric_name
     else:
         raise TypeError(
-            f"plot_loss: expected a History from fit or a list of losses, got {type(history).__name__}"
+            f"plot_loss(history) must be a History from fit or a list of losses, got {type(history).__name__}"
         )
     if not losses:
-        raise ValueError("plot_loss: the history is empty (no epochs)")
+        raise ValueError("plot_loss(history) is empty (no epochs)")
+    log_scale = check_bool("plot_loss(log_scale)", log_scale)
     fig, ax, made = _new_axes(ax, (6.4, 4.0))
     epochs = range(1, len(losses) + 1)
     ax.plot(epochs, losses, color="tab:blue", label="loss")
@@ -163,14 +165,11 @@ def plot_decision_boundary(
     features x1 and x2, the legend names the classes, and with ``show_accuracy`` the title
     gains a line with the model's accuracy on ``X``.
     """
-    if not X or any(len(p) != 2 for p in X):
-        raise ValueError("plot_decision_boundary: X must be a non-empty list of 2-D points")
-    if len(X) != len(y):
-        raise ValueError(f"plot_decision_boundary: X has {len(X)} points but y has {len(y)} labels")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or not 2 <= resolution <= 1000:
-        raise ValueError(
-            f"plot_decision_boundary: resolution must be an integer in 2..1000, got {resolution!r}"
-        )
+    X = as_matrix("plot_decision_boundary(X)", X, width=2, width_of="the points must be 2-D")
+    y = as_targets("plot_decision_boundary(y)", y, n=len(X), nested=False)
+    resolution = check_int("plot_decision_boundary(resolution)", resolution, lo=2, hi=1000)
+    padding = check_real("plot_decision_boundary(padding)", padding, lo=0.0)
+    show_accuracy = check_bool("plot_decision_boundary(show_accuracy)", show_accuracy)
     plt = _pyplot()
     fig, ax, made = _new_axes(ax, (6.0, 5.0))
     xs = [float(p[0]) for p in X]
@@ -240,8 +239,9 @@ def plot_regression(
     title: str = "Fit",
 ) -> Any:
     """A 1-D regression: the samples and the model's curve over their range."""
-    if not X or any(len(p) != 1 for p in X):
-        raise ValueError("plot_regression: X must be a non-empty list of 1-element samples")
+    X = as_matrix("plot_regression(X)", X, width=1, width_of="the samples must be 1-D")
+    y = as_targets("plot_regression(y)", y, n=len(X), nested=False)
+    points = check_int("plot_regression(points)", points, lo=2)
     fig, ax, made = _new_axes(ax, (6.4, 4.0))
     xs = [float(p[0]) for p in X]
     lo, hi = min(xs), max(xs)

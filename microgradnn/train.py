@@ -22,15 +22,35 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from numbers import Real
 from typing import Any, Union
 
+from microgradnn.checks import (
+    as_list,
+    as_matrix,
+    as_targets,
+    check_bool,
+    check_callable,
+    check_choice,
+    check_int,
+    check_real,
+    describe,
+    is_real,
+)
 from microgradnn.engine import Value, dot, gc_paused, no_grad
-from microgradnn.losses import LOSSES
+from microgradnn.losses import LOSSES, check_labels
 from microgradnn.optim import SGD, Adam, AdamW, LearningRate, Optimizer
 from microgradnn.recording import DEFAULT_RESOLUTION, BoundaryFrame, BoundaryRecorder
 
-__all__ = ["History", "accuracy", "evaluate", "fit", "predict", "r2_score", "train_step"]
+__all__ = [
+    "History",
+    "NonFiniteLossError",
+    "accuracy",
+    "evaluate",
+    "fit",
+    "predict",
+    "r2_score",
+    "train_step",
+]
 
 LossFn = Callable[..., Value]
 LossArg = Union[str, LossFn]  # noqa: UP007 - runtime alias for Python 3.10
@@ -76,6 +96,8 @@ class History:
         if self.metric:
             last = _format_metric(self.metric_name, self.metric[-1])
             parts.append(f"{self.metric_name or 'metric'} {last}")
+        if self.frames:
+            parts.append(f"{len(self.frames)} boundary frames")
         return f"History({', '.join(parts)})"
 
 
@@ -85,6 +107,20 @@ def _trend(values: list[float]) -> str:
 
 def _format_metric(name: str | None, value: float) -> str:
     return f"{value:.1%}" if name == "accuracy" else f"{value:.4g}"
+
+
+class NonFiniteLossError(FloatingPointError):
+    """`fit` stopped because the training loss became NaN or infinite (training diverged).
+
+    ``epoch`` is the epoch's index (counting from 0, as ``History`` and the callback do),
+    ``loss`` the non-finite value and ``history`` what was measured before it.
+    """
+
+    def __init__(self, message: str, epoch: int, loss: float, history: History) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.loss = loss
+        self.history = history
 
 
 # ---------------------------------------------------------------------- metrics
@@ -109,10 +145,7 @@ def accuracy(outputs: Sequence[Any], targets: Sequence[Any]) -> float:
     """Fraction of correct predictions. One output per sample: class +1 where it is > 0 (a score
     or logit), to compare with ±1 or 0/1 labels; several outputs: the argmax, to compare with
     class indices."""
-    if len(outputs) != len(targets):
-        raise ValueError(f"accuracy: {len(outputs)} outputs but {len(targets)} targets")
-    if not outputs:
-        raise ValueError("accuracy: no samples")
+    outputs, targets = _metric_arguments("accuracy", outputs, targets)
     correct = 0
     for out, t in zip(outputs, targets):
         s = _score(out)
@@ -126,6 +159,7 @@ def accuracy(outputs: Sequence[Any], targets: Sequence[Any]) -> float:
 def r2_score(outputs: Sequence[Any], targets: Sequence[Any]) -> float:
     """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)² (1 is a perfect fit; NaN
     when the targets are all equal)."""
+    outputs, targets = _metric_arguments("r2_score", outputs, targets)
     preds: list[float] = []
     truth: list[float] = []
     for out, t in zip(outputs, targets):
@@ -142,6 +176,26 @@ def r2_score(outputs: Sequence[Any], targets: Sequence[Any]) -> float:
     total = math.fsum((t - mean) ** 2 for t in truth)
     residual = math.fsum((t - p) ** 2 for t, p in zip(truth, preds))
     return 1.0 - residual / total if total > 0.0 else math.nan
+
+
+def _metric_arguments(where: str, outputs: Any, targets: Any) -> tuple[list, list]:
+    """The outputs (Values, numbers or lists of them, one per sample) and the targets, checked."""
+    outputs = as_list(f"{where}(outputs)", outputs)
+    if not outputs:
+        raise ValueError(f"{where}(outputs) is empty: no samples to score")
+    for i, out in enumerate(outputs):
+        if type(out) is not float and not (isinstance(out, (Value, list, tuple)) or is_real(out)):
+            raise TypeError(
+                f"{where}(outputs): output {i} must be a Value, a number or a list, got {describe(out)}"
+            )
+    nested = where == "r2_score"  # R² of several outputs compares lists; accuracy takes labels
+    targets = as_targets(
+        f"{where}(targets)", targets, n=len(outputs), paired_with="outputs", values_ok=True, nested=nested
+    )
+    for i, (out, t) in enumerate(zip(outputs, targets)):
+        if isinstance(t, list) and (not isinstance(out, (list, tuple)) or len(out) != len(t)):
+            raise ValueError(f"{where}(targets): target {i} is a list of {len(t)}, unlike output {i}")
+    return outputs, targets
 
 
 _METRICS: dict[str, Callable[[Sequence[Any], Sequence[Any]], float]] = {"accuracy": accuracy, "r2": r2_score}
@@ -176,14 +230,39 @@ def _resolve_metric(metric: str | Callable | None, loss_fn: LossFn) -> tuple[str
     raise TypeError(f"metric must be 'auto', a name, a function or None, got {metric!r}")
 
 
-def _check_data(X: Sequence, y: Sequence) -> None:
-    for name, seq in (("X", X), ("y", y)):
-        if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence):
-            raise TypeError(f"{name} must be a list with one entry per sample, got {type(seq).__name__}")
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} samples but y has {len(y)} labels")
-    if not X:
-        raise ValueError("X is empty: nothing to train on")
+def _check_model(where: str, model: Any, needs_parameters: bool) -> None:
+    if isinstance(model, type):
+        raise TypeError(
+            f"{where}(model) must be a model, got the class {model.__name__} itself; "
+            f"construct one first, e.g. {model.__name__}(...)"
+        )
+    what = "a model: a Module such as MLP(2, [16, 1]), or a function of one sample"
+    check_callable(f"{where}(model)", model, what)
+    if needs_parameters and not callable(getattr(model, "parameters", None)):
+        raise TypeError(
+            f"{where}(model) must have a parameters() method (a Module does), got {describe(model)}"
+        )
+
+
+def _model_size(model: Any, attribute: str) -> int | None:
+    """The model's number of inputs ('nin') or outputs, if it says (MLP, Layer and Neuron do)."""
+    if attribute == "nout":
+        nouts = getattr(model, "nouts", None)
+        if isinstance(nouts, list) and nouts and isinstance(nouts[-1], int):
+            return nouts[-1]
+    size = getattr(model, attribute, None)
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def _check_data(where: str, model: Any, X: Any, y: Any, loss_fn: LossFn | None = None) -> tuple[list, list]:
+    """X as rows of floats of the model's width, y as labels for the loss: checked once, here, so
+    that the training loop works on plain lists (numpy arrays are converted)."""
+    nin = _model_size(model, "nin")
+    X = as_matrix(f"{where}(X)", X, width=nin, width_of=f"the model takes {nin} inputs" if nin else "")
+    y = as_targets(f"{where}(y)", y, n=len(X))
+    if loss_fn is not None:
+        check_labels(loss_fn, y, _model_size(model, "nout"), f"{where}(y)")
+    return X, y
 
 
 def _outputs(model: Any, X: Sequence) -> list:
@@ -257,6 +336,8 @@ def fit(
     callback: Callable[[int, History], Any] | None = None,
     record_every: int | None = None,
     record_resolution: int = DEFAULT_RESOLUTION,
+    on_nonfinite: str = "raise",
+    compiled: bool = False,
 ) -> History:
     """Train ``model`` on ``(X, y)`` by gradient descent; returns the `History`.
 
@@ -274,17 +355,29 @@ def fit(
     - ``record_every=k`` (2-D inputs only): evaluate the model on a ``record_resolution`` ×
       ``record_resolution`` grid before training, after every k-th epoch and after the last,
       into ``history.frames`` (see `microgradnn.plot.animate_training`).
+    - ``on_nonfinite``: what to do when a batch's loss is NaN or infinite (training diverged):
+      'raise' (default) stops with `NonFiniteLossError` naming the epoch; 'continue' trains on.
+      An overflow inside the graph (a loss too large for a float) always stops with that error.
+
+    ``X`` is a list of samples (lists of numbers) or a 2-D numpy array, ``y`` a list or 1-D
+    array of labels; both are checked before anything trains (see docs/training.md).
+    - ``compiled=True``: the model and loss are traced once and each step runs on numpy arrays
+      (`microgradnn.compiled`), with the same numbers as the scalar path; needs numpy.
     """
-    _check_data(X, y)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    if isinstance(l2, bool) or not isinstance(l2, Real) or not 0.0 <= l2 < math.inf:
-        raise ValueError(f"l2 must be a number >= 0, got {l2!r}")
+    l2 = check_real("fit(l2)", l2, lo=0.0)
+    _check_model("fit", model, needs_parameters=isinstance(optimizer, str) or bool(l2))
+    epochs = check_int("fit(epochs)", epochs, lo=1)
+    if batch_size is not None:
+        batch_size = check_int("fit(batch_size)", batch_size, lo=1)
+    if seed is not None:
+        seed = check_int("fit(seed)", seed)
+    check_bool("fit(progress)", progress)
+    check_bool("fit(compiled)", compiled)
+    if callback is not None:
+        check_callable("fit(callback)", callback, "a function callback(epoch, history), or None")
+    check_choice("fit(on_nonfinite)", on_nonfinite, ("raise", "continue"))
     loss_fn = _resolve_loss(loss)
+    X, y = _check_data("fit", model, X, y, loss_fn)
     metric_name, metric_fn = _resolve_metric(metric, loss_fn)
     opt = _make_optimizer(model, optimizer, lr)
     recorder = None if record_every is None else BoundaryRecorder(model, X, record_every, record_resolution)
@@ -293,6 +386,13 @@ def fit(
     n = len(X)
     size = n if batch_size is None else min(batch_size, n)
     history = History(metric_name=metric_name)
+    step = None
+    compiled_step: Callable[..., Any] | None = None
+    if compiled:
+        from microgradnn import compiled as fast  # numpy is imported only on this path
+
+        step = fast.compile_model(model, loss_fn, X[0], y[0])
+        compiled_step = fast.train_step
     order = list(range(n))
     start = time.perf_counter()
     if recorder is not None:
@@ -309,7 +409,16 @@ def fit(
                 batch = order[first : first + size] if size < n else order
                 Xb = X if size == n else [X[i] for i in batch]
                 yb = y if size == n else [y[i] for i in batch]
-                value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
+                try:
+                    if step is None or compiled_step is None:
+                        value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
+                    else:
+                        opt.zero_grad()
+                        value, scores = compiled_step(step, Xb, yb, opt, l2, params)
+                except OverflowError as e:
+                    raise _diverged(epoch, epochs, math.inf, history, f" ({e})") from e
+                if on_nonfinite == "raise" and not math.isfinite(value):
+                    raise _diverged(epoch, epochs, value, history, "")
                 total += value * len(batch)
                 outputs.extend(scores)
                 targets.extend(yb)
@@ -330,6 +439,17 @@ def fit(
         bar.close()
         history.seconds = time.perf_counter() - start
     return history
+
+
+def _diverged(epoch: int, epochs: int, loss: float, history: History, detail: str) -> NonFiniteLossError:
+    return NonFiniteLossError(
+        f"fit: the training loss became {loss} in epoch {epoch + 1} of {epochs}{detail}: training "
+        f"diverged. Try a smaller learning rate (this epoch used lr={history.lr[-1]:g}), or standardize the "
+        "inputs; pass on_nonfinite='continue' to train on regardless",
+        epoch,
+        loss,
+        history,
+    )
 
 
 # ---------------------------------------------------------------------- the progress bar
@@ -378,12 +498,20 @@ def _progress_bar(epochs: int, *, enabled: bool) -> Any:
 
 
 # ---------------------------------------------------------------------- evaluation
-def predict(model: Any, X: Sequence) -> list:
+def predict(model: Any, X: Sequence, *, compiled: bool = False) -> list:
     """The model's output numbers for every sample (a float, or a list for several outputs),
-    computed without recording a graph."""
-    fast = getattr(model, "predict_batch", None)
-    if fast is not None:
-        return fast(X)
+    computed without recording a graph. ``X``: a list of samples or a 2-D numpy array
+    (``compiled=True``: on numpy arrays, traced once)."""
+    _check_model("predict", model, needs_parameters=False)
+    nin = _model_size(model, "nin")
+    X = as_matrix("predict(X)", X, width=nin, width_of=f"the model takes {nin} inputs" if nin else "")
+    if check_bool("predict(compiled)", compiled):
+        from microgradnn import compiled as fast
+
+        return fast.predict(model, X)
+    predict_batch = getattr(model, "predict_batch", None)
+    if predict_batch is not None:
+        return predict_batch(X)
     with no_grad():
         return [_score(model(x)) for x in X]
 
@@ -396,12 +524,20 @@ def evaluate(
     *,
     l2: float = 0.0,
     metric: str | Callable | None = "auto",
+    compiled: bool = False,
 ) -> tuple[float, float | None]:
     """``(loss, metric)`` of the model on ``(X, y)``, without recording a graph; the loss
-    includes l2·Σp² when ``l2`` is given, as in `fit`."""
-    _check_data(X, y)
+    includes l2·Σp² when ``l2`` is given, as in `fit` (``compiled=True``: on numpy arrays)."""
+    l2 = check_real("evaluate(l2)", l2, lo=0.0)
+    _check_model("evaluate", model, needs_parameters=bool(l2))
     loss_fn = _resolve_loss(loss)
+    X, y = _check_data("evaluate", model, X, y, loss_fn)
     _, metric_fn = _resolve_metric(metric, loss_fn)
+    if check_bool("evaluate(compiled)", compiled):
+        from microgradnn import compiled as fast
+
+        loss_value, scores = fast.evaluate(fast.compile_model(model, loss_fn, X[0], y[0]), X, y, l2)
+        return loss_value, (float(metric_fn(scores, y)) if metric_fn is not None else None)
     with no_grad():
         outputs = _outputs(model, X)
         value = loss_fn(outputs, y)

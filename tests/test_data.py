@@ -133,20 +133,23 @@ def test_registry_of_the_demos_datasets():
     [
         (lambda: make_moons(1), "n_samples"),
         (lambda: make_moons(10, noise=-0.1), "noise"),
-        (lambda: make_moons(10, labels="pm"), "labels must be"),
+        (lambda: make_moons(10, labels="pm"), r"make_moons\(labels\) must be one of .signed., .index."),
         (lambda: make_moons(10, seed=1, rng=random.Random(1)), "either seed or rng"),
-        (lambda: make_moons(10, seed="1"), "seed must be an int"),
+        (lambda: make_moons(10, seed="1"), r"make_moons\(seed\) must be an integer, got str"),
         (lambda: make_circles(10, factor=1.5), "factor"),
         (lambda: make_blobs(10, centers=3, labels="signed"), "exactly 2 classes"),
         (lambda: make_blobs(2, centers=3), "fewer than"),
-        (lambda: make_blobs(10, centers=[[0, 0], [1]]), "same number of coordinates"),
+        (
+            lambda: make_blobs(10, centers=[[0, 0], [1]]),
+            r"make_blobs\(centers\): row 1 has 1 features, but row 0 has 2",
+        ),
         (lambda: make_xor(10, margin=1.0), "margin"),
         (lambda: make_spiral(10, classes=1), "classes"),
         (lambda: make_spiral(10, turns=0), "turns"),
         (lambda: make_regression_1d("sin"), "function"),
         (lambda: make_regression_1d(low=1.0, high=0.0), "low must be below high"),
         (lambda: standardize([]), "empty"),
-        (lambda: standardize([[1.0], [1.0, 2.0]]), "same number of features"),
+        (lambda: standardize([[1.0], [1.0, 2.0]]), r"standardize\(X\): row 1 has 2 features"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, message):

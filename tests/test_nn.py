@@ -14,6 +14,7 @@ import pytest
 
 from microgradnn.engine import Value, dot, grad, topological_order
 from microgradnn.nn import ACTIVATIONS, MLP, Layer, ModelFileError, Module, Neuron, load_model
+from microgradnn.testing import assert_gradcheck, gradcheck
 
 
 def bits(x: float) -> bytes:
@@ -201,17 +202,9 @@ def test_gradients_of_an_mlp_match_finite_differences():
     def loss_value() -> Value:
         return sum(((mlp(x) - t) ** 2 for x, t in data), Value(0.0))
 
-    mlp.zero_grad()
-    loss_value().backward()
-    h = 1e-6
-    for p in mlp.parameters():
-        original = p.data
-        p.data = original + h
-        up = loss_value().data
-        p.data = original - h
-        down = loss_value().data
-        p.data = original
-        assert p.grad == pytest.approx((up - down) / (2 * h), rel=1e-6, abs=1e-8)
+    # every parameter moved by ±1e-6 in place (and restored) by the package's own gradcheck
+    result = assert_gradcheck(loss_value, mlp.parameters(), eps=1e-6, atol=1e-8, rtol=1e-6)
+    assert len(result.rows) == mlp.num_parameters()
 
 
 def test_batch_forward_predict_and_graph_agree_exactly():
@@ -233,11 +226,7 @@ def test_inputs_may_be_values_and_gradients_reach_them():
     mlp = MLP(2, [3, 1], activation="tanh", seed=8)
     x = [Value(0.5), Value(-0.5)]
     mlp(x).backward()
-    h = 1e-6
-    numeric = [
-        (mlp.predict([0.5 + h, -0.5]) - mlp.predict([0.5 - h, -0.5])) / (2 * h),
-        (mlp.predict([0.5, -0.5 + h]) - mlp.predict([0.5, -0.5 - h])) / (2 * h),
-    ]
+    numeric = [row.numeric for row in gradcheck(lambda a, b: mlp([a, b]), [0.5, -0.5], eps=1e-6).rows]
     assert [v.grad for v in x] == pytest.approx(numeric, rel=1e-6)
     assert grad(mlp(x), x) == pytest.approx(numeric, rel=1e-6)
 
@@ -267,8 +256,8 @@ def test_wrong_inputs_raise_clear_errors():
         (lambda: MLP(2, [1], output_activation="softmax"), "unknown activation"),
         (lambda: MLP(2, [1], init="normal"), "unknown init"),
         (lambda: MLP(2, [1], seed=1, rng=random.Random(1)), "either seed or rng"),
-        (lambda: Neuron(2.5), "positive integer"),
-        (lambda: Layer(2, True), "positive integer"),
+        (lambda: Neuron(2.5), r"Neuron\(nin\) must be an integer, got float: 2\.5"),
+        (lambda: Layer(2, True), r"Layer\(nout\) must be an integer, got bool: True"),
     ],
 )
 def test_bad_constructor_arguments_are_named(make, message):

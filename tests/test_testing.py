@@ -185,10 +185,10 @@ def test_gradcheck_checks_second_derivatives_through_create_graph() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"eps": 0.0}, "eps must be a finite number > 0"),
-        ({"eps": math.nan}, "eps must be a finite number > 0"),
-        ({"atol": -1e-3}, "atol must be a finite number >= 0"),
-        ({"rtol": math.inf}, "rtol must be a finite number >= 0"),
+        ({"eps": 0.0}, r"gradcheck\(eps\) must be > 0, got 0\.0"),
+        ({"eps": math.nan}, r"gradcheck\(eps\) must be a finite number, got nan"),
+        ({"atol": -1e-3}, r"gradcheck\(atol\) must be >= 0, got -0\.001"),
+        ({"rtol": math.inf}, r"gradcheck\(rtol\) must be a finite number, got inf"),
     ],
 )
 def test_bad_tolerances_are_rejected(kwargs: dict, message: str) -> None:
@@ -362,9 +362,9 @@ def test_strategy_arguments_are_checked_when_the_strategy_is_made() -> None:
         expressions(ops=["tanh", "sine"])
     with pytest.raises(TypeError, match="not the string"):
         expressions(ops="tanh")
-    with pytest.raises(ValueError, match="max_ops must be an int >= 3"):
+    with pytest.raises(ValueError, match=r"expressions\(max_ops\) must be >= 3, got 2"):
         expressions(min_ops=3, max_ops=2)
-    with pytest.raises(ValueError, match="n_leaves must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"expressions\(n_leaves\) must be >= 1, got 0"):
         expressions(0)
     with pytest.raises(ValueError, match="leaf_range must satisfy"):
         expression_graphs(leaf_range=(1.0, -1.0))

@@ -208,12 +208,12 @@ def test_accuracy_and_r2():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"epochs": 0}, r"fit\(epochs\) must be >= 1, got 0"),
         ({"batch_size": 0}, "batch_size"),
         ({"loss": "l1"}, "unknown loss 'l1'"),
         ({"optimizer": "rmsprop"}, "unknown optimizer"),
         ({"metric": "f1"}, "unknown metric"),
-        ({"l2": -1.0}, "l2 must be"),
+        ({"l2": -1.0}, r"fit\(l2\) must be >= 0"),
     ],
 )
 def test_bad_fit_arguments_raise_clear_errors(kwargs, message):
@@ -224,9 +224,9 @@ def test_bad_fit_arguments_raise_clear_errors(kwargs, message):
 
 def test_bad_data_and_optimizer_combinations():
     model = MLP(2, [2, 1], seed=0)
-    with pytest.raises(ValueError, match="X has 2 samples but y has 1"):
+    with pytest.raises(ValueError, match=r"fit\(y\) has 1 entries but X has 2"):
         fit(model, [[0.0, 0.0], [1.0, 1.0]], [1], progress=False)
-    with pytest.raises(ValueError, match="X is empty"):
+    with pytest.raises(ValueError, match=r"fit\(X\) is empty"):
         fit(model, [], [], progress=False)
     with pytest.raises(ValueError, match="give lr to the optimizer"):
         fit(model, [[0.0, 0.0]], [1], optimizer=Adam(model.parameters()), lr=0.1, progress=False)
@@ -289,7 +289,9 @@ def test_the_decision_boundary_shows_the_models_classes(agg):
     wrong = plot_decision_boundary(LeftRight(), [[-1.0, 0.0], [1.0, 0.0]], [0, 0], title="t", resolution=5)
     assert wrong.axes[0].get_title() == "t\naccuracy 50.0% (1/2 points)"
     assert [t.get_text() for t in wrong.axes[0].get_legend().get_texts()] == ["class 0"]
-    with pytest.raises(ValueError, match="2-D points"):
+    with pytest.raises(
+        ValueError, match=r"plot_decision_boundary\(X\): row 0 has 3 features, but the points must be 2-D"
+    ):
         plot_decision_boundary(LeftRight(), [[1.0, 2.0, 3.0]], [1])
     with pytest.raises(ValueError, match="resolution"):
         plot_decision_boundary(LeftRight(), [[1.0, 2.0]], [1], resolution=1)

@@ -27,6 +27,7 @@ import pygraphviz
 import pytest
 
 from microgradnn.engine import Value, dot, grad, topological_order, value_sum
+from microgradnn.testing import gradcheck
 from microgradnn.viz import (
     BackwardStepper,
     Drawing,
@@ -141,10 +142,8 @@ def run_python(
 
 
 def finite_difference(f: Any, xs: list[float], i: int, h: float = 1e-6) -> float:
-    up, down = list(xs), list(xs)
-    up[i] += h
-    down[i] -= h
-    return (f(up) - f(down)) / (2 * h)
+    """∂f/∂xᵢ by central differences, as the package's own gradcheck computes it."""
+    return gradcheck(lambda *values: f(list(values)), xs, eps=h).rows[i].numeric
 
 
 # ----------------------------------------------------------------------------- structure
@@ -241,18 +240,26 @@ def test_bad_arguments_are_named() -> None:
         draw_dot([v, "x"])
     with pytest.raises(ValueError, match="list of roots is empty"):
         draw_dot([])
-    with pytest.raises(ValueError, match="rankdir must be one of"):
+    with pytest.raises(
+        ValueError, match=r"draw_dot\(rankdir\) must be one of 'LR', 'RL', 'TB', 'BT', got 'XY'"
+    ):
         draw_dot(v, rankdir="XY")
     with pytest.raises(ValueError, match="unknown format 'jpgg'"):
         draw_dot(v, format="jpgg")
-    with pytest.raises(ValueError, match="color_by must be"):
+    with pytest.raises(ValueError, match=r"draw_dot\(color_by\) must be one of 'role', 'grad'"):
         draw_dot(v, color_by="rainbow")
-    with pytest.raises(ValueError, match="max_nodes must be an integer"):
+    with pytest.raises(ValueError, match=r"draw_dot\(max_nodes\) must be >= 2, got 0"):
         draw_dot(v, max_nodes=0)
-    with pytest.raises(ValueError, match="precision must be"):
+    with pytest.raises(ValueError, match=r"draw_dot\(precision\) must be in \[0, 17\], got -1"):
         draw_dot(v, precision=-1)
-    with pytest.raises(TypeError, match="parameters must be Values"):
+    with pytest.raises(TypeError, match=r"draw_dot\(parameters\): entry 0 must be a Value, got float"):
         draw_dot(v, parameters=[1.0])
+    with pytest.raises(TypeError, match=r"draw_dot\(parameters\) must be a list of Values .*, got int: 5"):
+        draw_dot(v, parameters=5)
+    with pytest.raises(TypeError, match=r"draw_dot\(max_nodes\) must be an integer, got str"):
+        draw_dot(v, max_nodes="50")
+    with pytest.raises(TypeError, match=r"draw_dot\(local_grads\) must be True or False, got int: 1"):
+        draw_dot(v, local_grads=1)
 
 
 def test_numbers_are_formatted_as_micrograd_except_where_that_would_mislead() -> None:
@@ -379,7 +386,7 @@ def test_edge_labels_let_the_chain_rule_be_read_off_the_picture() -> None:
     for node_id, total in summed.items():
         if node_id != out_id:
             assert total == pytest.approx(grad_in_picture[node_id], rel=1e-9, abs=1e-12)
-    # and the gradients drawn are the true ones (finite differences of the plain-float function)
+    # and the gradients drawn are the true ones (finite differences, by gradcheck)
     labels = parsed.by_label()
     for i, name in enumerate("abcd"):
         expected = finite_difference(messy_function, point, i)
@@ -596,8 +603,12 @@ def test_stepper_navigation_and_errors() -> None:
     assert "image/svg+xml" in stepper._repr_mimebundle_()
     with pytest.raises(ValueError, match="has 5 steps, so k must be in 0..5, got 6"):
         stepper.goto(6)
-    with pytest.raises(ValueError, match="non-negative integer"):
+    with pytest.raises(
+        ValueError, match=r"BackwardStepper.step\(n\), the number of steps, must be >= 0, got -1"
+    ):
         stepper.step(-1)
+    with pytest.raises(TypeError, match=r"BackwardStepper.goto\(k\) must be an integer, got float: 1\.0"):
+        stepper.goto(1.0)
     with pytest.raises(TypeError, match="expected a Value"):
         BackwardStepper([nodes["o"]])
     with pytest.raises(ValueError, match="k must be in 0..5"):

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from numbers import Real
 
+from microgradnn.checks import check_real, describe
 from microgradnn.engine import Number, Value, topological_order
 
 __all__ = ["GradcheckError", "GradcheckResult", "GradcheckRow", "assert_gradcheck", "gradcheck"]
@@ -102,16 +103,7 @@ class GradcheckError(AssertionError):
 
 
 def _check_tolerance(name: str, value: object, positive: bool) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-        or (positive and value == 0)
-    ):
-        need = "a finite number > 0" if positive else "a finite number >= 0"
-        raise ValueError(f"gradcheck: {name} must be {need}, got {value!r}")
-    return float(value)
+    return check_real(f"gradcheck({name})", value, lo=0.0, lo_open=positive)
 
 
 def _takes_no_arguments(f: Callable, n_inputs: int) -> bool:
@@ -166,6 +158,8 @@ def gradcheck(
     rtol = _check_tolerance("rtol", rtol, positive=False)
     if isinstance(inputs, (Value, Real)):
         raise TypeError("gradcheck: inputs must be a sequence of numbers or Values (wrap one in a list)")
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
+        raise TypeError(f"gradcheck: inputs must be a sequence of numbers or Values, got {describe(inputs)}")
     given = list(inputs)
     if not given:
         raise ValueError("gradcheck: inputs is empty; give the numbers or Values to differentiate by")

@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
+from microgradnn.checks import check_int, check_real
 from microgradnn.engine import Value
 from microgradnn.testing.expressions import (
     ALL_OPS,
@@ -79,9 +80,7 @@ def _check_ops(ops: Iterable[str]) -> tuple[str, ...]:
 
 
 def _check_count(name: str, value: object, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
+    return check_int(f"expressions({name})", value, lo=minimum)
 
 
 def expressions(
@@ -184,8 +183,7 @@ def expression_graphs(
     below ``kink_margin`` are meaningful. Other arguments as for :func:`expressions`.
     """
     st, assume = _hypothesis("expression_graphs")
-    if not (isinstance(kink_margin, (int, float)) and 0.0 <= kink_margin < float("inf")):
-        raise ValueError(f"kink_margin must be a finite number >= 0, got {kink_margin!r}")
+    check_real("expression_graphs(kink_margin)", kink_margin, lo=0.0)
     expression_strategy = expressions(
         n_leaves, min_ops=min_ops, max_ops=max_ops, ops=ops, leaf_range=leaf_range, bound=bound
     )

@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import graphviz
 
+from microgradnn.checks import check_bool, check_choice, check_int, describe
 from microgradnn.engine import Value, topological_order
 from microgradnn.viz.collapse import Plan, module_path, plan_collapse
 from microgradnn.viz.rendering import display_bundle, render, render_svg
@@ -139,27 +140,36 @@ def make_options(
     precision: int = 4,
 ) -> Options:
     """Check every drawing option, with errors that name the option and its allowed values."""
-    if not isinstance(format, str) or format not in graphviz.FORMATS:
-        raise ValueError(f"draw_dot: unknown format {format!r}; use e.g. 'svg' or 'png'")
-    if rankdir not in _RANKDIRS:
-        raise ValueError(f"draw_dot: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
-    if color_by is not None and color_by not in _COLOR_BY:
-        raise ValueError(f"draw_dot: color_by must be None, 'role' or 'grad', got {color_by!r}")
-    if max_nodes is not None and (
-        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 2
-    ):
-        raise ValueError(f"draw_dot: max_nodes must be an integer of at least 2, or None, got {max_nodes!r}")
-    if isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 17:
-        raise ValueError(f"draw_dot: precision must be an integer from 0 to 17, got {precision!r}")
-    for name, flag in (("local_grads", local_grads), ("order", order)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"draw_dot: {name} must be True or False, got {flag!r}")
+    if not isinstance(format, str):
+        raise TypeError(f"draw_dot(format) must be a string such as 'svg' or 'png', got {describe(format)}")
+    if format not in graphviz.FORMATS:
+        raise ValueError(f"draw_dot(format): unknown format {format!r}; use e.g. 'svg' or 'png'")
+    check_choice("draw_dot(rankdir)", rankdir, _RANKDIRS)
+    if color_by is not None:
+        check_choice("draw_dot(color_by)", color_by, _COLOR_BY)
+    if max_nodes is not None:
+        max_nodes = check_int("draw_dot(max_nodes)", max_nodes, lo=2)
+    precision = check_int("draw_dot(precision)", precision, lo=0, hi=17)
+    local_grads = check_bool("draw_dot(local_grads)", local_grads)
+    order = check_bool("draw_dot(order)", order)
     params: frozenset = frozenset()
     if parameters is not None:
+        module_parameters = getattr(parameters, "parameters", None)
+        if callable(module_parameters):  # a Module stands for its parameters
+            parameters = cast("Iterable[Any]", module_parameters())
+        if (
+            is_value(parameters)
+            or isinstance(parameters, (str, bytes))
+            or not isinstance(parameters, Iterable)
+        ):
+            raise TypeError(
+                f"draw_dot(parameters) must be a list of Values (such as model.parameters()), "
+                f"got {describe(parameters)}"
+            )
         params_list = list(parameters)
-        for p in params_list:
+        for i, p in enumerate(params_list):
             if not is_value(p):
-                raise TypeError(f"draw_dot: parameters must be Values, got {type(p).__name__}")
+                raise TypeError(f"draw_dot(parameters): entry {i} must be a Value, got {describe(p)}")
         params = frozenset(params_list)
     return Options(
         format, rankdir, local_grads, color_by, order, max_nodes, params, parameters is not None, precision
@@ -237,7 +247,7 @@ def draw_dot(
     - ``precision``: decimals shown for data, grad and local derivatives.
     """
     options = make_options(format, rankdir, local_grads, color_by, order, max_nodes, parameters, precision)
-    return build_drawing(as_roots(root, "draw_dot"), options)
+    return build_drawing(as_roots(root, "draw_dot(root)"), options)
 
 
 def _grad_color(g: float, largest: float) -> str:
@@ -259,7 +269,7 @@ def _role(i: int, node: Any, is_param: list[bool], roots: set[int]) -> str:
     return "parameter" if is_param[i] else "input"
 
 
-def describe(node: Any, precision: int) -> str:
+def describe_node(node: Any, precision: int) -> str:
     """A short name for a node in captions: its label, else its operation, else its value."""
     label = getattr(node, "label", "")
     if label:

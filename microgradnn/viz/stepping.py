@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from microgradnn.checks import check_int, describe
 from microgradnn.engine import topological_order
 from microgradnn.viz.drawing import (
     DEFAULT_MAX_NODES,
     Drawing,
     StepView,
     build_drawing,
-    describe,
+    describe_node,
     format_number,
     is_value,
     make_options,
@@ -41,7 +42,7 @@ _CAPTION_INPUTS = 4
 
 def _check_root(root: Any, where: str) -> Any:
     if not is_value(root):
-        raise TypeError(f"{where}: expected a Value, got {type(root).__name__}")
+        raise TypeError(f"{where}(root): expected a Value, got {describe(root)}")
     return root
 
 
@@ -129,8 +130,7 @@ def state_after(node: Any, k: int, root: Any, spans: dict[Any, tuple[int, int]])
 
 
 def _check_k(k: Any, total: int, where: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"{where}: the number of steps must be an integer, got {type(k).__name__}")
+    k = check_int(f"{where}(k)", k)
     if not 0 <= k <= total:
         raise ValueError(
             f"{where}: this graph's backward has {total} steps, so k must be in 0..{total}, got {k}"
@@ -144,7 +144,7 @@ def grads_after_steps(root: Any, k: int) -> dict[Any, float]:
     As for a fresh backward (all grads starting at 0); ``k = len(backward_steps(root))`` gives
     the full gradients ∂root/∂node. The graph's own ``grad`` attributes are not touched.
     """
-    steps = backward_steps(root)
+    steps = backward_steps(_check_root(root, "grads_after_steps"))
     return _replay(root, steps, _check_k(k, len(steps), "grads_after_steps"))[0]
 
 
@@ -181,17 +181,17 @@ class BackwardStepper:
 
     def step(self, n: int = 1) -> Drawing:
         """Apply the next ``n`` steps (stopping at the end) and return the drawing."""
-        self.k = min(len(self.steps), self.k + _check_count(n, "step"))
+        self.k = min(len(self.steps), self.k + _check_count(n, "BackwardStepper.step"))
         return self.draw()
 
     def back(self, n: int = 1) -> Drawing:
         """Undo the last ``n`` steps (stopping at the start) and return the drawing."""
-        self.k = max(0, self.k - _check_count(n, "back"))
+        self.k = max(0, self.k - _check_count(n, "BackwardStepper.back"))
         return self.draw()
 
     def goto(self, k: int) -> Drawing:
         """Jump to the state after ``k`` steps and return the drawing."""
-        self.k = _check_k(k, len(self.steps), "goto")
+        self.k = _check_k(k, len(self.steps), "BackwardStepper.goto")
         return self.draw()
 
     def reset(self) -> Drawing:
@@ -225,12 +225,12 @@ class BackwardStepper:
             ]
         node, g = current.node, current.grad
         lines = [
-            f"backward, step {self.k} of {total}: {describe(node, p)} (op {node._op}, grad "
+            f"backward, step {self.k} of {total}: {describe_node(node, p)} (op {node._op}, grad "
             f"{format_number(g, p)}) adds local derivative × its grad to each input:"
         ]
         for term in current.terms[:_CAPTION_INPUTS]:
             lines.append(
-                f"    {describe(term.input, p)}.grad += {format_number(term.local, p)} × "
+                f"    {describe_node(term.input, p)}.grad += {format_number(term.local, p)} × "
                 f"{format_number(g, p)} = {format_number(term.contribution, p)}  "
                 f"(now {format_number(term.after, p)})"
             )
@@ -248,9 +248,7 @@ class BackwardStepper:
 
 
 def _check_count(n: Any, where: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"{where}: the number of steps must be a non-negative integer, got {n!r}")
-    return n
+    return check_int(f"{where}(n), the number of steps,", n, lo=0)
 
 
 def draw_backward_steps(root: Any, k: int, **draw_options: Any) -> Drawing:
