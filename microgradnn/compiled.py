@@ -99,10 +99,7 @@ class _Trace:
 # The per-sample losses of microgradnn.losses are rows without a forward function whose target
 # is inside the row; their batched forms live here, the target read back from the rule itself.
 def _loss_target(op: Operation, n_inputs: int) -> float:
-    if op == "CrossEntropy":  # ∂/∂zⱼ = softmax(z)ⱼ − [j = target]: at z = 0 only the target's is < 0
-        local = op.grads(0.0, *([0.0] * n_inputs))
-        return float(min(range(n_inputs), key=lambda j: local[j]))
-    return 0.5 - op.grads(0.0, 0.0)[0]  # BCEWithLogits: ∂/∂z = σ(z) − t, σ(0) = ½
+    return float(op.param)  # type: ignore[arg-type]  # the rows of ops.bce_op / ops.cross_entropy_op
 
 
 _LOSS_ROWS = ("CrossEntropy", "BCEWithLogits")

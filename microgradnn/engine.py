@@ -30,7 +30,7 @@ from microgradnn.ops import OPS, Operation, leaky_relu_op, power_op
 
 __all__ = [
     "Number", "Operation", "Value", "define_op", "dot", "gc_paused", "grad", "hessian",
-    "is_grad_enabled", "make_node", "no_grad", "topological_order", "value_sum",
+    "is_grad_enabled", "make_node", "make_node_of", "no_grad", "topological_order", "value_sum",
 ]  # fmt: skip
 
 Number = Union[int, float]  # noqa: UP007 - a runtime alias, kept for Python 3.10

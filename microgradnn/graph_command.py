@@ -21,12 +21,13 @@ import os
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from microgradnn.cli import one_line
 from microgradnn.engine import Value
+from microgradnn.ops import OPS
 
 __all__ = ["ExpressionError", "Expression", "add_parser", "parse_bindings", "parse_expression", "run"]
 
@@ -38,20 +39,28 @@ MAX_EXPONENT = 1000.0
 _LABEL_CHARS = 24  # longest sub-expression text used as a node's label
 
 
-def _leaky_relu(x: Value, alpha: float = 0.01) -> Value:
-    return x.leaky_relu(alpha)
+class _TableFunctions(Mapping):
+    """name -> (function, least and most number of arguments): the one-input operations of the
+    table (`microgradnn.ops`) that have a Value method, and leaky_relu with its optional slope.
+    Read from the table at each use, so operations added with ``define_op`` can be called too."""
+
+    def _table(self) -> dict[str, tuple[Callable[..., Value], int, int]]:
+        names = [m for op in OPS.values() if op.arity == 1 for m in op.methods if not m.startswith("_")]
+        table = {name: (getattr(Value, name), 1, 1) for name in names}
+        table["leaky_relu"] = (Value.leaky_relu, 1, 2)
+        return table
+
+    def __getitem__(self, name: str) -> tuple[Callable[..., Value], int, int]:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
 
 
-# name -> (function of Values/numbers, least and most number of arguments, help)
-FUNCTIONS: dict[str, tuple[Callable[..., Value], int, int]] = {
-    "exp": (Value.exp, 1, 1),
-    "log": (Value.log, 1, 1),
-    "tanh": (Value.tanh, 1, 1),
-    "sigmoid": (Value.sigmoid, 1, 1),
-    "relu": (Value.relu, 1, 1),
-    "leaky_relu": (_leaky_relu, 1, 2),
-    "abs": (Value.abs, 1, 1),
-}
+FUNCTIONS = _TableFunctions()
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
@@ -93,7 +102,9 @@ _REFUSED_OPERATORS = {
     ast.Not: "not",
 }
 
-ALLOWED = "numbers, names bound by --at, + - * / **, unary -, and " + ", ".join(f"{f}()" for f in FUNCTIONS)
+def allowed() -> str:
+    """The syntax an expression may use, for error messages."""
+    return "numbers, names bound by --at, + - * / **, unary -, and " + ", ".join(f"{f}()" for f in FUNCTIONS)
 
 
 class ExpressionError(ValueError):
@@ -110,7 +121,7 @@ class Expression:
 
 
 def parse_expression(text: str) -> Expression:
-    """Parse and check ``text``: only the syntax listed in ``ALLOWED`` passes.
+    """Parse and check ``text``: only the syntax listed by `allowed()` passes.
 
     Raises :class:`ExpressionError` naming what is not allowed.
     """
@@ -190,7 +201,7 @@ def _check(root: ast.expr, names: list[str]) -> None:
 
 
 def _refused(what: str) -> ExpressionError:
-    return ExpressionError(f"not allowed: {what} (allowed: {ALLOWED})")
+    return ExpressionError(f"not allowed: {what} (allowed: {allowed()})")
 
 
 def _check_constant(node: ast.Constant) -> None:
@@ -400,7 +411,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description=(
             "Build EXPRESSION on Values at the point given by --at, run backward, print the output and "
             "every input's gradient, and draw the graph. The expression is parsed, never evaluated: "
-            f"allowed are {ALLOWED}."
+            f"allowed are {allowed()}."
         ),
         epilog=(
             'example: microgradnn graph "tanh(x1*w1 + x2*w2 + b)" --at x1=2 x2=0 w1=-3 w2=1 '

@@ -20,14 +20,13 @@ the last digits even when the loss is 1e-14) and whose local gradients are the c
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
 from numbers import Integral, Real
 from typing import Any, Union, cast
 
 from microgradnn.checks import as_list, as_targets, check_choice, check_real, describe
-from microgradnn.engine import Operation, Value, dot, make_node, value_sum
+from microgradnn.engine import Value, dot, make_node_of, value_sum
+from microgradnn.ops import bce_op, cross_entropy_op
 
 # An operation's name carrying its local-gradient rule, as the engine's own operations are
 # made; used for the fused per-sample nodes of the two cross-entropy losses.
@@ -170,32 +169,8 @@ def _probability_target(t: object, what: str, i: int) -> float:
     raise ValueError(f"{what}: target {i} must be 0/1 (or ±1, or a probability in [0, 1]), got {t!r}")
 
 
-def _sigmoid(z: float) -> float:
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-@lru_cache(maxsize=1024)
-def _bce_op(t: float) -> Operation:
-    """The fused node log(1 + e^z) − t·z of one sample;  ∂/∂z = σ(z) − t."""
-
-    def local_grads(out, z):  # noqa: ANN001, ANN202 - floats or Values
-        return ((z.sigmoid() if isinstance(z, Value) else _sigmoid(z)) - t,)
-
-    return Operation("BCEWithLogits", local_grads)
-
-
 def _bce_term(z: Value, t: float) -> Value:
-    x = z.data
-    # log(1 + e^x) − t·x, written so that exp never sees a positive number and the small
-    # log(1 + e^−|x|) keeps all its digits (log1p): (1 − t)·x + log1p(e^−x) for x ≥ 0.
-    if x >= 0.0:
-        data = ((1.0 - t) * x if t != 1.0 else 0.0) + math.log1p(math.exp(-x))
-    else:
-        data = math.log1p(math.exp(x)) - (t * x if t != 0.0 else 0.0)
-    return make_node(data, (z,), _bce_op(t), (_sigmoid(x) - t,))
+    return make_node_of(bce_op(t), (z,))
 
 
 def binary_cross_entropy_with_logits(logits: Sequence, targets: Sequence, reduction: str = "mean") -> Value:
@@ -257,35 +232,8 @@ def _class_index(t: object, k: int, i: int) -> int:
     return int(t)
 
 
-@lru_cache(maxsize=1024)
-def _cross_entropy_op(target: int) -> Operation:
-    """The fused node −log softmax(z)[target] of one sample;  ∂/∂zⱼ = softmax(z)ⱼ − [j = target]."""
-
-    def local_grads(out, *zs):  # noqa: ANN001, ANN202 - floats or Values
-        probs = softmax(zs) if isinstance(zs[0], Value) else _softmax_floats([float(z) for z in zs])
-        return tuple(p - 1.0 if j == target else p for j, p in enumerate(probs))
-
-    return Operation("CrossEntropy", local_grads)
-
-
-def _softmax_floats(zs: list[float]) -> list[float]:
-    m = max(zs)
-    exps = [math.exp(z - m) for z in zs]
-    total = math.fsum(exps)
-    return [e / total for e in exps]
-
-
 def _cross_entropy_term(zs: list[Value], target: int) -> Value:
-    d = [z.data for z in zs]
-    top = max(range(len(d)), key=d.__getitem__)
-    m = d[top]
-    exps = [math.exp(x - m) for x in d]  # exps[top] == 1
-    rest = math.fsum(exps[:top] + exps[top + 1 :])
-    # −log softmax(z)[t] = (m − z_t) + log Σ e^(z − m) = (m − z_t) + log1p(Σ over the others)
-    data = (m - d[target]) + math.log1p(rest)
-    total = 1.0 + rest
-    local = tuple(e / total - 1.0 if j == target else e / total for j, e in enumerate(exps))
-    return make_node(data, zs, _cross_entropy_op(target), local)
+    return make_node_of(cross_entropy_op(target), tuple(zs))
 
 
 def cross_entropy(logits: Sequence, targets: Sequence | int, reduction: str = "mean") -> Value:

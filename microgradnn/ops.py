@@ -31,7 +31,10 @@ from functools import lru_cache
 from operator import add, mul, neg, sub
 from typing import Any
 
-__all__ = ["OPS", "Operation", "exp", "leaky_relu_op", "log", "power_op", "sigmoid", "tanh"]
+__all__ = [
+    "OPS", "Operation", "bce_op", "cross_entropy_op", "exp", "leaky_relu_op", "log", "power_op", "sigmoid",
+    "tanh",
+]  # fmt: skip
 
 
 class Operation(str):
@@ -298,6 +301,46 @@ def leaky_relu_op(alpha: float) -> Operation:
                      numpy=lambda a: _np(a).where(a > 0, a, alpha * a),
                      numpy_grads=lambda out, a: _np(a).where(a > 0, 1.0, alpha),
                      sympy=lambda sp, a: sp.Piecewise((a, a > 0), (sp.Rational(repr(alpha)) * a, True)))
+
+
+# Two per-sample losses as single nodes, for accuracy and speed (microgradnn.losses makes them):
+# binary cross-entropy on a logit z with target t, and softmax cross-entropy on logits zs with
+# a class index. Both are written so that exp never sees a large positive number.
+def _bce(z: float, t: float) -> float:  # log(1 + e^z) − t·z
+    if z >= 0.0:
+        return ((1.0 - t) * z if t != 1.0 else 0.0) + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z)) - (t * z if t != 0.0 else 0.0)
+
+
+@lru_cache(maxsize=1024)
+def bce_op(t: float) -> Operation:
+    """log(1 + e^z) − t·z (= −[t log σ(z) + (1 − t) log(1 − σ(z))]);  ∂/∂z = σ(z) − t."""
+    return Operation("BCEWithLogits", lambda z: _bce(z, t), lambda out, z: sigmoid(z) - t, param=t,
+                     numpy=lambda z: _np(z).maximum(z, 0) - t * z + _np(z).log1p(_np(z).exp(-abs(z))),
+                     sympy=lambda sp, z: sp.log(1 + sp.exp(z)) - sp.Rational(repr(t)) * z)
+
+
+def _softmax(zs: tuple) -> list:
+    m = max(getattr(z, "data", z) for z in zs)  # a constant shift: changes neither value nor slope
+    e = [exp(z - m) for z in zs]
+    total = sum(e[1:], e[0])
+    return [x / total for x in e]
+
+
+def _cross_entropy(zs: tuple, target: int) -> float:  # −log softmax(zs)[target]
+    top = max(range(len(zs)), key=zs.__getitem__)
+    rest = math.fsum(math.exp(z - zs[top]) for j, z in enumerate(zs) if j != top)
+    return (zs[top] - zs[target]) + math.log1p(rest)  # log Σ e^(z − max) = log1p(Σ the others)
+
+
+@lru_cache(maxsize=1024)
+def cross_entropy_op(target: int) -> Operation:
+    """−log softmax(zs)[target];  ∂/∂zⱼ = softmax(zs)ⱼ − [j = target]."""
+    return Operation(
+        "CrossEntropy", lambda zs: _cross_entropy(zs, target),
+        lambda out, zs: (tuple(p - 1.0 if j == target else p for j, p in enumerate(_softmax(zs))),),
+        arity=None, param=float(target),
+        sympy=lambda sp, zs: sp.log(sp.Add(*map(sp.exp, zs))) - zs[target])
 
 
 OPS["**p"] = power_op(2.0)

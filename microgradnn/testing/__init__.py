@@ -24,6 +24,7 @@ from microgradnn.testing.expressions import (
     ExpressionBuilder,
     ExpressionGraph,
     Node,
+    all_ops,
 )
 from microgradnn.testing.strategies import expression_graphs, expressions, finite_floats
 
@@ -38,6 +39,7 @@ __all__ = [
     "GradcheckResult",
     "GradcheckRow",
     "Node",
+    "all_ops",
     "assert_gradcheck",
     "expression_graphs",
     "expressions",

@@ -29,7 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from microgradnn import ops
 from microgradnn.engine import Value, dot, value_sum
+from microgradnn.ops import OPS, Operation, leaky_relu_op, power_op
 
 if TYPE_CHECKING:  # pragma: no cover
     import sympy
@@ -46,6 +48,9 @@ __all__ = [
     "ExpressionBuilder",
     "ExpressionGraph",
     "Node",
+    "all_ops",
+    "row_of",
+    "user_ops",
 ]
 
 # Operation names. Unary: one node input (pow: a ** p with a number p; rpow: c ** a with a
@@ -61,6 +66,53 @@ ALL_OPS = (
     "relu", "leaky_relu", "abs", "vpow", "rpow", "sum", "dot",
 )  # fmt: skip
 KINK_OPS = frozenset({"relu", "leaky_relu", "abs"})
+# The rows of the table behind the names (the families **p and leaky_relu take the node's param).
+_ROWS = {"add": ops.ADD, "sub": ops.SUB, "mul": ops.MUL, "div": ops.DIV, "vpow": ops.POW, "rpow": ops.POW,
+         "neg": ops.NEG, "exp": ops.EXP, "log": ops.LOG, "tanh": ops.TANH, "sigmoid": ops.SIGMOID,
+         "relu": ops.RELU, "abs": ops.ABS, "sum": ops.SUM, "dot": ops.DOT}  # fmt: skip
+
+
+def user_ops() -> tuple[str, ...]:
+    """The one-input operations added to the table with ``define_op`` (by method name): the
+    strategies draw them too, applied to a squashed input (|x| ≤ 1), as they know no domain."""
+    known = {row.name for row in _ROWS.values()} | {"**p", "leaky_relu"}
+    return tuple(op.methods[0] for name, op in OPS.items()
+                 if op.arity == 1 and op.methods and name not in known and op.forward is not None)
+
+
+def all_ops() -> tuple[str, ...]:
+    """`ALL_OPS` and the operations added with ``define_op`` since (see `user_ops`)."""
+    return ALL_OPS + user_ops()
+
+
+def row_of(node: Node) -> Operation:
+    """The table's row for an expression node (its Operation)."""
+    if node.op == "pow":
+        return power_op(node.param)  # type: ignore[arg-type]
+    if node.op == "leaky_relu":
+        return leaky_relu_op(node.param)  # type: ignore[arg-type]
+    row = _ROWS.get(node.op)
+    if row is not None:
+        return row
+    for op in OPS.values():
+        if op.arity == 1 and node.op in op.methods:
+            return op
+    raise ValueError(f"unknown operation {node.op!r}; known: {', '.join(all_ops())}")
+
+
+def _row_args(node: Node, a: Sequence[Any]) -> tuple:
+    """The node's inputs as the row takes them: a number operand in its place, fused rows' groups."""
+    op, p = node.op, node.param
+    if op == "sum":
+        return (tuple(a),)
+    if op == "dot":
+        n = len(a) // 2
+        return tuple(a[:n]), tuple(a[n:])
+    if op == "rpow":
+        return (p, a[0])
+    if op in BINARY_OPS and p is not None:
+        return (p, a[0]) if node.number_first else (a[0], p)
+    return tuple(a)
 SMOOTH_OPS = tuple(op for op in ALL_OPS if op not in KINK_OPS)
 NUMBER_OPERAND_OPS = frozenset({"add", "mul", "sub", "div"})
 
@@ -118,7 +170,9 @@ def _arity_error(op: str, args: Sequence[int], param: float | None) -> str | Non
         return None if n >= 1 and param is None else "sum takes one or more inputs and no param"
     if op == "dot":
         return None if n >= 2 and n % 2 == 0 and param is None else "dot takes 2k inputs (xs + ys)"
-    return f"unknown operation {op!r}; known: {', '.join(ALL_OPS)}"
+    if op in user_ops():
+        return None if n == 1 and param is None else f"{op} takes one input and no number param"
+    return f"unknown operation {op!r}; known: {', '.join(all_ops())}"
 
 
 # ---------------------------------------------------------------------- interval arithmetic
@@ -139,137 +193,44 @@ def _pow_iv(a: tuple[float, float], p: float) -> tuple[float, float]:
     return _hull(*points)
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _leaky(x: float, alpha: float) -> float:
-    return x if x > 0.0 else alpha * x
-
-
-def _relu(x: float) -> float:
-    return x if x > 0.0 else 0.0
-
-
 # ---------------------------------------------------------------------- one node, three ways
 def _eval_float(node: Node, a: Sequence[float]) -> float:
-    """The node's value on floats, with the math module only (an oracle independent of Value)."""
-    op, p = node.op, node.param
-    if p is not None and op in BINARY_OPS:
-        x, y = (p, a[0]) if node.number_first else (a[0], p)
-        return _BINARY_FLOAT[op](x, y)
-    if op in BINARY_OPS:
-        return _BINARY_FLOAT[op](a[0], a[1])
-    if op == "sum":
-        return math.fsum(a)
-    if op == "dot":
-        n = len(a) // 2
-        return sum(x * y for x, y in zip(a[:n], a[n:]))
-    x = a[0]
-    if op == "pow":
-        return x**p
-    if op == "rpow":
-        return p**x
-    if op == "leaky_relu":
-        return _leaky(x, p)
-    return _UNARY_FLOAT[op](x)
-
-
-_BINARY_FLOAT = {
-    "add": lambda x, y: x + y,
-    "sub": lambda x, y: x - y,
-    "mul": lambda x, y: x * y,
-    "div": lambda x, y: x / y,
-    "vpow": lambda x, y: x**y,
-}
-_UNARY_FLOAT = {
-    "neg": lambda x: -x,
-    "exp": math.exp,
-    "log": math.log,
-    "tanh": math.tanh,
-    "sigmoid": _sigmoid,
-    "relu": _relu,
-    "abs": abs,
-}
+    """The node's value on floats: the row's forward function."""
+    return row_of(node).forward(*_row_args(node, a))  # type: ignore[misc]
 
 
 def _build_value(node: Node, a: Sequence[Value]) -> Value:
-    """The node as an engine operation on Values (numbers stay numbers: x + 2, 2 ** x)."""
+    """The node as Values, through the very method or operator a user calls (numbers stay
+    numbers: x + 2, 2 ** x)."""
     op, p = node.op, node.param
-    if op in BINARY_OPS:
-        x, y = (a[0], a[1]) if p is None else ((p, a[0]) if node.number_first else (a[0], p))
-        if op == "add":
-            return x + y
-        if op == "sub":
-            return x - y
-        if op == "mul":
-            return x * y
-        if op == "div":
-            return x / y
-        return x**y  # vpow: Value ** Value
     if op == "sum":
         return value_sum(a)
     if op == "dot":
         n = len(a) // 2
         return dot(a[:n], a[n:])
-    x = a[0]
-    if op == "neg":
-        return -x
-    if op == "pow":
-        return x**p
+    if op in ("pow", "vpow"):
+        return a[0] ** (p if op == "pow" else a[1])
     if op == "rpow":
-        return p**x
+        return p ** a[0]  # type: ignore[operator]
     if op == "leaky_relu":
-        return x.leaky_relu(p)
-    if op == "abs":
-        return abs(x)
-    return getattr(x, op)()  # exp, log, tanh, sigmoid, relu
+        return a[0].leaky_relu(p)  # type: ignore[arg-type]
+    row = row_of(node)
+    if row.arity == 1:
+        return getattr(a[0], row.methods[-1])()  # abs: the method, not __abs__
+    plain, reflected = (m for m in row.methods)  # ("__add__", "__radd__")
+    if p is None:
+        return getattr(a[0], plain)(a[1])
+    return getattr(a[0], reflected if node.number_first else plain)(p)
 
 
 def _to_sympy(node: Node, a: Sequence[Any], sympy: Any) -> Any:
-    op = node.op
+    """The node in sympy, by the row's sympy form (exact numbers; the kinks as Piecewise)."""
+    row = row_of(node)
+    if row.sympy is None:
+        raise ValueError(f"to_sympy: the operation {node.op!r} has no sympy form (give define_op sympy=...)")
     p = None if node.param is None else sympy.Rational(repr(node.param))
-    if op in BINARY_OPS:
-        x, y = (a[0], a[1]) if p is None else ((p, a[0]) if node.number_first else (a[0], p))
-        if op == "add":
-            return x + y
-        if op == "sub":
-            return x - y
-        if op == "mul":
-            return x * y
-        if op == "div":
-            return x / y
-        return x**y
-    if op == "sum":
-        return sympy.Add(*a)
-    if op == "dot":
-        n = len(a) // 2
-        return sympy.Add(*(x * y for x, y in zip(a[:n], a[n:])))
-    x = a[0]
-    if op == "neg":
-        return -x
-    if op == "pow":
-        return x**p
-    if op == "rpow":
-        return p**x
-    if op == "exp":
-        return sympy.exp(x)
-    if op == "log":
-        return sympy.log(x)
-    if op == "tanh":
-        return sympy.tanh(x)
-    if op == "sigmoid":
-        return 1 / (1 + sympy.exp(-x))
-    # The kinks as Piecewise: their derivatives are then exact on each side (the engine's
-    # convention at the kink itself is a choice, not a derivative).
-    if op == "relu":
-        return sympy.Piecewise((x, x > 0), (0, True))
-    if op == "leaky_relu":
-        return sympy.Piecewise((x, x > 0), (p * x, True))
-    return sympy.Piecewise((x, x > 0), (-x, True))  # abs
+    args = _row_args(Node(node.op, node.args, p, node.number_first, node.index), a)  # type: ignore[arg-type]
+    return row.sympy(sympy, *args)
 
 
 # ---------------------------------------------------------------------- formulas
@@ -645,6 +606,8 @@ class ExpressionBuilder:
     def _guard(
         self, op: str, args: tuple[int, ...], param: float | None, number_first: bool
     ) -> tuple[int, ...]:
+        if op in user_ops():
+            return (self._squash(args[0]),)
         if op == "log":
             return (self._positive(args[0]),)
         if op == "pow":
@@ -702,11 +665,16 @@ class ExpressionBuilder:
         if op == "tanh":
             return math.tanh(lo), math.tanh(hi)
         if op == "sigmoid":
-            return _sigmoid(lo), _sigmoid(hi)
+            return ops.SIGMOID.forward(lo), ops.SIGMOID.forward(hi)
         if op == "relu":
-            return _relu(lo), _relu(hi)
+            return ops.RELU.forward(lo), ops.RELU.forward(hi)
         if op == "leaky_relu":
-            return _leaky(lo, param), _leaky(hi, param)
+            row = leaky_relu_op(param)  # type: ignore[arg-type]
+            return row.forward(lo), row.forward(hi)
+        if op in user_ops():  # no interval arithmetic known: the hull of many samples
+            f = row_of(Node(op, args)).forward
+            samples = [f(lo + (hi - lo) * k / 64) for k in range(65)]  # type: ignore[misc]
+            return min(samples), max(samples)
         # abs
         if lo >= 0.0:
             return lo, hi

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, cast
 from microgradnn.checks import check_int, check_real
 from microgradnn.engine import Value
 from microgradnn.testing.expressions import (
-    ALL_OPS,
     BINARY_OPS,
     DEFAULT_BOUND,
     NARY_OPS,
@@ -26,6 +25,7 @@ from microgradnn.testing.expressions import (
     Expression,
     ExpressionBuilder,
     ExpressionGraph,
+    all_ops,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,16 +67,19 @@ def finite_floats(min_value: float = -3.0, max_value: float = 3.0) -> SearchStra
     return st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
-def _check_ops(ops: Iterable[str]) -> tuple[str, ...]:
+def _check_ops(ops: Iterable[str] | None) -> tuple[str, ...]:
+    known = all_ops()  # the built-in operations and any added with define_op
+    if ops is None:
+        return known
     if isinstance(ops, str):
         raise TypeError(f"ops must be a collection of operation names, not the string {ops!r}")
     chosen = tuple(dict.fromkeys(ops))
-    unknown = [op for op in chosen if op not in ALL_OPS]
+    unknown = [op for op in chosen if op not in known]
     if unknown:
-        raise ValueError(f"unknown operation(s) {unknown}; choose from {', '.join(ALL_OPS)}")
+        raise ValueError(f"unknown operation(s) {unknown}; choose from {', '.join(known)}")
     if not chosen:
         raise ValueError("ops must name at least one operation")
-    return tuple(op for op in ALL_OPS if op in chosen)  # canonical order: shrinks to the simplest
+    return tuple(op for op in known if op in chosen)  # canonical order: shrinks to the simplest
 
 
 def _check_count(name: str, value: object, minimum: int) -> int:
@@ -88,7 +91,7 @@ def expressions(
     *,
     min_ops: int = 1,
     max_ops: int = 8,
-    ops: Iterable[str] = ALL_OPS,
+    ops: Iterable[str] | None = None,
     leaf_range: tuple[float, float] = (-3.0, 3.0),
     bound: float = DEFAULT_BOUND,
 ) -> SearchStrategy[Expression]:
@@ -169,7 +172,7 @@ def expression_graphs(
     *,
     min_ops: int = 1,
     max_ops: int = 8,
-    ops: Iterable[str] = ALL_OPS,
+    ops: Iterable[str] | None = None,
     leaf_range: tuple[float, float] = (-3.0, 3.0),
     kink_margin: float = 1e-3,
     bound: float = DEFAULT_BOUND,
