@@ -276,12 +276,16 @@ def memory_test(name: str, n_ops: int, cycles: int, cycle_ops: int) -> dict:
     del root
     gc.collect()
 
-    # Memory after the first cycle is the baseline: that cycle fills free lists once.
-    growth = {}
+    # Memory after the first cycle is the baseline: that cycle fills free lists once. Bytes
+    # are approximate: a few kB of freed floats (and, before Python 3.11, frames) kept in the
+    # interpreter's free lists still count as traced, more of them after each cycle until the
+    # lists are full. The Values still alive after the cycles are an exact count of what leaked.
+    growth, values_left = {}, {}
     for gc_on in (False, True):
         gc.collect()
         if not gc_on:
             gc.disable()
+        values_before = _live_values(Value)
         tracemalloc.start()
         workloads.replay(Value, small).backward()
         after_first = tracemalloc.get_traced_memory()[0]
@@ -289,6 +293,7 @@ def memory_test(name: str, n_ops: int, cycles: int, cycle_ops: int) -> dict:
             workloads.replay(Value, small).backward()
         growth["gc" if gc_on else "nogc"] = tracemalloc.get_traced_memory()[0] - after_first
         tracemalloc.stop()
+        values_left["gc" if gc_on else "nogc"] = _live_values(Value) - values_before
         gc.enable()
         gc.collect()
     return {
@@ -298,7 +303,13 @@ def memory_test(name: str, n_ops: int, cycles: int, cycle_ops: int) -> dict:
         "cycles": cycles,
         "cycle_nodes": workloads.count_nodes(workloads.replay(Value, small)),
         "growth": growth,
+        "values_left": values_left,
     }
+
+
+def _live_values(Value: type) -> int:
+    """How many Values exist (both engines' Values are tracked by the cyclic collector)."""
+    return sum(1 for o in gc.get_objects() if type(o) is Value)
 
 
 # ---------------------------------------------------------------------- orchestration
@@ -430,6 +441,15 @@ def report(summary: dict) -> str:
                 "",
             )
         )
+    rows.append(
+        (
+            f"Values still alive after {cycles} build/backward/drop cycles, gc off",
+            "Values",
+            f"{m['micrograd']['values_left']['nogc']:,}",
+            f"{m['microgradnn']['values_left']['nogc']:,}",
+            "",
+        )
+    )
     header = ("workload", "unit", "micrograd", "microgradnn", "ratio (median, min–max)")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]

@@ -290,9 +290,9 @@ def as_targets(
             out.append(t)
             continue
         if values_ok and _is_value(t):
-            t = t.data  # type: ignore[attr-defined]
+            t = t.data
         # (numpy's scalars look like arrays too, of 0 dimensions)
-        if (is_array(t) and t.ndim > 0) or (isinstance(t, Sequence) and not isinstance(t, (str, bytes))):  # type: ignore[attr-defined]
+        if (is_array(t) and t.ndim > 0) or (isinstance(t, Sequence) and not isinstance(t, (str, bytes))):
             if not nested:
                 raise TypeError(f"{name}: {item} {i} must be a number (one per sample), got {describe(t)}")
             entries = as_list(name, t)

@@ -43,7 +43,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from numbers import Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -539,7 +539,7 @@ class Compiled:
     ) -> None:
         if not callable(fn):
             raise TypeError(f"compile_step(fn): expected a function of Values, got {type(fn).__name__}")
-        params = list(params.parameters() if hasattr(params, "parameters") else params)
+        params = list(cast(Any, params).parameters() if hasattr(params, "parameters") else params)
         for i, p in enumerate(params):
             if not isinstance(p, Value):
                 raise TypeError(f"compile_step(params): item {i} must be a Value, got {type(p).__name__}")
@@ -589,7 +589,7 @@ class Compiled:
     def _sample(x: Any, what: str) -> list[float]:
         if isinstance(x, (str, bytes, Value)) or not isinstance(x, Sequence) and not hasattr(x, "tolist"):
             raise TypeError(f"{what}: expected one sample, a sequence of numbers, got {type(x).__name__}")
-        values = list(x.tolist() if hasattr(x, "tolist") else x)
+        values = list(cast(Any, x).tolist() if hasattr(x, "tolist") else x)
         for i, v in enumerate(values):
             if isinstance(v, bool) or not isinstance(v, Real):
                 raise TypeError(f"{what}: item {i} must be a number, got {type(v).__name__}: {v!r}")
@@ -657,7 +657,8 @@ class Compiled:
             members = [e for e, (h, _) in enumerate(plan.loc) if h == g and trace.kind[e] in (_X, _NODE)]
             if not members:
                 continue
-            with picture.subgraph(name=f"cluster_{g}") as box:
+            # subgraph(name=...) returns a context manager; only subgraph(graph) returns None
+            with picture.subgraph(name=f"cluster_{g}") as box:  # pyright: ignore[reportOptionalContextManager]
                 title = "inputs" if group.op == _X else f"level {group.level}: {len(members)} × {group.op}"
                 title += "\nONE matrix product" if group.shape == "matmul" else ""
                 box.attr(label=title, style="rounded,filled", fillcolor="#f4f4f4", color="#888888")

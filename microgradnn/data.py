@@ -330,7 +330,7 @@ def load_digits(*, seed: int | None = None, rng: random.Random | None = None) ->
         raise ImportError(
             "load_digits needs scikit-learn (it ships the images): pip install 'microgradnn[digits]'"
         ) from None
-    bunch = sklearn_digits()
+    bunch: Any = sklearn_digits()  # a Bunch (its type depends on return_X_y)
     X = (bunch.data / 16.0).tolist()
     y = [int(t) for t in bunch.target]
     if seed is None and rng is None:

@@ -2,8 +2,9 @@
 
 Trains ``MLP(2, [16, 16, 1])`` on 100 two-moons points with the max-margin hinge loss plus
 1e-4·L2, by full-batch SGD whose learning rate falls linearly from 1.0 to 0.1 over 100 steps
-(micrograd's demo notebook), shows a progress bar, prints the final loss and accuracy, and
-writes into the output folder:
+(micrograd's demo notebook), shows a progress bar, prints the loss and accuracy of the last
+epoch (measured before its update, as the bar shows them) and of the final model, and writes
+into the output folder:
 
 - ``model.json``: the trained model (load it with ``microgradnn.nn.load_model``);
 - ``loss.png``: the loss (and accuracy) per epoch;
@@ -102,10 +103,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``demo`` subcommand to the ``microgradnn`` command's subparsers."""
     parser = subparsers.add_parser(
         "demo",
-        help="train a small network on two moons (micrograd's demo) and save the model and pictures",
+        help="train a small network on a toy 2-D dataset (micrograd's demo) and save the model and pictures",
         description=(
             "Train an MLP on a toy 2-D dataset the way micrograd's demo does (hinge loss + L2, "
-            "full-batch gradient descent), show progress, print the final loss and accuracy, and "
+            "full-batch gradient descent), show progress, print the loss and accuracy before and after "
+            "the last update, and "
             "write the trained model (JSON), the loss curve and decision boundary (PNG) and the "
             "computation graph of one neuron (SVG, and an HTML page to step through it) into a folder."
         ),
@@ -223,7 +225,7 @@ def _use_agg_backend() -> None:
 
 
 def _write_plots(
-    out: Path, model: MLP, history: History, X: list, y: list, written: list, skipped: list
+    out: Path, model: MLP, history: History, X: list, y: list, written: list, skipped: list, dataset: str
 ) -> None:
     from microgradnn import plot
 
@@ -231,7 +233,8 @@ def _write_plots(
     try:
         plot.plot_loss(history, path=out / "loss.png", title="Training loss and accuracy")
         written.append(out / "loss.png")
-        plot.plot_decision_boundary(model, X, y, path=out / "decision_boundary.png")
+        title = f"MLP(2, {model.nouts}) on {len(X)} {DATASET_NAMES[dataset]} points"
+        plot.plot_decision_boundary(model, X, y, path=out / "decision_boundary.png", title=title)
         written.append(out / "decision_boundary.png")
         plot.animate_training(history, X, y, path=out / "training.gif")
         written.append(out / "training.gif")
@@ -258,6 +261,12 @@ def _write_neuron_graph(out: Path, model: MLP, X: list, written: list, skipped: 
     j, i = _chosen_neuron(model, X)
     neuron = model.layers[0].neurons[j]
     inputs = [Value(v, label=f"x{k + 1}") for k, v in enumerate(X[i])]
+    # Short names that match the inputs' (w1 multiplies x1), so that the dot node can list
+    # its products; the output keeps the neuron's name in the model. Restored after drawing.
+    names = [p.label for p in neuron.parameters()]
+    for k, w in enumerate(neuron.w):
+        w.label = f"w{k + 1}"
+    neuron.b.label = "b"
     model.zero_grad()
     output = neuron(inputs)
     output.label = f"layers.0.neurons.{j}"
@@ -268,6 +277,8 @@ def _write_neuron_graph(out: Path, model: MLP, X: list, written: list, skipped: 
     output.backward()
     drawing = draw_dot(output)
     explorer = explore(output)
+    for p, name in zip(neuron.parameters(), names):
+        p.label = name
     model.zero_grad()  # the drawing's backward added to the parameters' gradients
     try:
         written.append(save(drawing, out / "neuron.svg"))
@@ -323,14 +334,21 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     loss, acc = evaluate(model, X, y, loss="hinge", l2=args.l2, compiled=args.compiled)
     correct = round((acc or 0.0) * len(X))
-    print(f"Trained in {seconds:.2f} s: final loss {loss:.4g}, accuracy {acc:.1%} ({correct}/{len(X)})")
+    # The bar shows each epoch's loss as measured during it, before that epoch's last update;
+    # the trained model is measured once more, after it, so the two numbers differ a little.
+    print(f"Trained in {seconds:.2f} s.")
+    print(
+        f"  last epoch, before its update (the progress bar): loss {history.loss[-1]:.4g}, "
+        f"accuracy {history.metric[-1]:.1%}"
+    )
+    print(f"  final model, after the last update: loss {loss:.4g}, accuracy {acc:.1%} ({correct}/{len(X)})")
 
     written: list[Path] = []
     skipped: list[str] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
         written.append(model.save(out / "model.json"))
-        _write_plots(out, model, history, X, y, written, skipped)
+        _write_plots(out, model, history, X, y, written, skipped, args.dataset)
         _write_neuron_graph(out, model, X, written, skipped)
     except OSError as e:
         return _error(f"cannot write into {str(out)!r}: {e.strerror or e}")
@@ -343,7 +361,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 # The digits' own settings, used where the options keep the toy datasets' defaults.
-DIGITS = {"hidden": [32], "epochs": 20, "lr": 0.01, "batch_size": 64, "held_out": 360}
+DIGITS: dict[str, Any] = {"hidden": [32], "epochs": 20, "lr": 0.01, "batch_size": 64, "held_out": 360}
 
 
 def _run_digits(args: argparse.Namespace, out: Path) -> int:

@@ -18,6 +18,7 @@ import errno
 import keyword
 import math
 import os
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -135,7 +136,7 @@ def parse_expression(text: str) -> Expression:
     try:
         module = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"not a valid expression: {exc.msg}") from None
+        raise ExpressionError(f"not a valid expression: {_missing_operator(text) or exc.msg}") from None
     except (RecursionError, MemoryError):
         raise ExpressionError("the expression is nested too deeply") from None
     except ValueError as exc:  # e.g. an integer literal with too many digits
@@ -143,6 +144,25 @@ def parse_expression(text: str) -> Expression:
     names: list[str] = []
     _check(module.body, names)
     return Expression(text.strip(), module.body, names)
+
+
+# Two operands side by side, as in written maths: 2x, 3.5 y, x y, (x+1)(x-1), (x+1)y.
+_JUXTAPOSED = re.compile(r"((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[A-Za-z_]\w*|\))\s*([A-Za-z_]\w*|\()")
+
+
+def _missing_operator(text: str) -> str | None:
+    """A hint for the most common syntax error, a product written without ``*``; else None.
+
+    Python's own message for ``2x`` is tokenizer jargon ("invalid decimal literal").
+    """
+    for match in _JUXTAPOSED.finditer(text):
+        left, right = match.groups()
+        # tanh(x) is a call, not a product; "x and y" is a misuse of a keyword, not of maths
+        is_call = right == "(" and not left[0].isdigit() and left != ")"
+        if is_call or keyword.iskeyword(left) or keyword.iskeyword(right):
+            continue
+        return f"write {left}*{right} for multiplication ('{match.group(0)}' has no operator between them)"
+    return None
 
 
 def _check(root: ast.expr, names: list[str]) -> None:

@@ -103,7 +103,7 @@ def _number(t: object, what: str, i: int) -> float:
 
 def _squared_errors(predictions: Sequence, targets: Sequence, what: str) -> list[Value]:
     _check_batch(predictions, targets, what)
-    terms = []
+    terms: list[Value] = []
     for i, (p, t) in enumerate(zip(predictions, targets)):
         if isinstance(p, (list, tuple)):  # a model with several outputs: one term per output
             if not isinstance(t, (list, tuple)) or len(t) != len(p):
@@ -283,7 +283,7 @@ for _fn, _kind in (
     (binary_cross_entropy_with_logits, "binary"),
     (cross_entropy, "multiclass"),
 ):
-    _fn.task = _kind  # type: ignore[attr-defined] - what `fit` measures besides the loss
+    _fn.task = _kind  # type: ignore[union-attr]  # what `fit` measures besides the loss
 
 #: The losses by name, as ``fit(loss=...)`` accepts them. Each has a ``task`` attribute:
 #: 'regression', 'binary' or 'multiclass'.

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from numbers import Real
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Generic, Union, cast
 
 from microgradnn import modelfile
 from microgradnn._seeding import random_source
@@ -46,6 +46,20 @@ __all__ = [
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]  # noqa: UP007 - runtime alias for Python 3.10
+
+# What calling a Layer or an MLP returns: a bare Value (one output, the default) or a list of
+# Values. Type checkers take it from the annotation, ``MLP[list[Value]]`` for several outputs;
+# it cannot follow from ``nouts``, whose last entry a type checker does not see. A default for
+# a TypeVar (PEP 696) is in `typing` only from Python 3.13; type checkers read it from their
+# own copy of typing_extensions' stubs, so nothing extra is needed at run time.
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    Output = TypeVar("Output", bound=Union[Value, list[Value]], default=Value)  # noqa: UP007
+else:
+    from typing import TypeVar
+
+    Output = TypeVar("Output")
 
 
 def activations() -> tuple[str, ...]:
@@ -72,9 +86,9 @@ def _activation(name: str) -> Callable[[Value], Value] | None:
 
 def _check_activation(name: object, what: str) -> str:
     choices = activations()
-    if name not in choices:
+    if not isinstance(name, str) or name not in choices:
         raise ValueError(f"{what}: unknown activation {name!r}; choose one of {', '.join(choices)}")
-    return name  # type: ignore[return-value]
+    return name
 
 
 def _check_count(n: object, what: str) -> int:
@@ -383,10 +397,11 @@ class Neuron(Module):
         return f"Neuron({len(self.w)}, activation={self.activation!r})"
 
 
-class Layer(Module):
+class Layer(Module, Generic[Output]):
     """``nout`` neurons reading the same ``nin`` inputs; keyword arguments go to each `Neuron`.
 
     As in micrograd, calling a layer with one output returns a bare Value, otherwise a list.
+    For type checkers a layer returns a Value unless annotated as ``Layer[list[Value]]``.
     """
 
     def __init__(
@@ -421,10 +436,10 @@ class Layer(Module):
     def activation(self) -> str:
         return self.neurons[0].activation
 
-    def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+    def __call__(self, x: Sequence[Value | Number]) -> Output:
         """[activation(wᵢ·x + bᵢ) for each neuron i] for one input vector ``x``."""
         out = _run(_plan([self.neurons]), _as_inputs(x, self.nin, "Layer"))
-        return out[0] if len(out) == 1 else out
+        return cast(Output, out[0] if len(out) == 1 else out)
 
     def _config(self) -> dict[str, Any]:
         return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
@@ -433,14 +448,15 @@ class Layer(Module):
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
 
 
-class MLP(Module):
+class MLP(Module, Generic[Output]):
     """A multi-layer perceptron: ``MLP(nin, nouts)`` as in micrograd.
 
     ``nouts`` lists the layer widths; hidden layers use ``activation`` (default 'relu') and the
     last layer ``output_activation`` (default 'linear'), so ``MLP(3, [4, 4, 1],
     activation='tanh', output_activation='tanh')`` is the lecture's all-tanh network. A model
-    with one output returns a bare Value, otherwise a list of Values. ``init``, ``seed`` and
-    ``rng`` choose the weights (see `Neuron`).
+    with one output returns a bare Value, otherwise a list of Values; for type checkers,
+    ``model(x)`` is a Value unless the model is annotated ``MLP[list[Value]]``. ``init``,
+    ``seed`` and ``rng`` choose the weights (see `Neuron`).
     """
 
     def __init__(
@@ -488,18 +504,18 @@ class MLP(Module):
         """Every layer's parameters, layer by layer (micrograd's order)."""
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
+    def __call__(self, x: Sequence[Value | Number]) -> Output:
         """The network's output for one input vector ``x`` (numbers or Values)."""
         out = _run(_plan([layer.neurons for layer in self.layers]), _as_inputs(x, self.nin, "MLP"))
-        return out[0] if len(out) == 1 else out
+        return cast(Output, out[0] if len(out) == 1 else out)
 
-    def forward_batch(self, X: Sequence[Sequence[Value | Number]]) -> list[Value] | list[list[Value]]:
+    def forward_batch(self, X: Sequence[Sequence[Value | Number]]) -> list[Output]:
         """``[model(x) for x in X]``, faster: the weights are read once for the whole batch."""
         plan = _plan([layer.neurons for layer in self.layers])
         nin = self.nin
         with gc_paused():
             outs = [_run(plan, _as_inputs(x, nin, "MLP")) for x in X]
-        return [o[0] for o in outs] if self.layers[-1].nout == 1 else outs
+        return cast("list[Output]", [o[0] for o in outs] if self.layers[-1].nout == 1 else outs)
 
     def _config(self) -> dict[str, Any]:
         return {

@@ -145,8 +145,9 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Value] | Any, lr: LearningRate) -> None:
-        if hasattr(params, "parameters") and callable(params.parameters):
-            params = params.parameters()
+        method = getattr(params, "parameters", None)  # a Module
+        if callable(method):
+            params = method()
         name = type(self).__name__
         if isinstance(params, Value):
             raise TypeError(f"{name}(params) must be a list of Values, got a single Value; wrap it in a list")

@@ -78,7 +78,7 @@ def plot_loss(
     """
     if isinstance(history, Sequence) and not isinstance(history, (str, bytes)):
         losses, metric, metric_name = list(history), [], None
-    elif hasattr(history, "loss"):
+    elif not isinstance(history, (str, bytes)) and hasattr(history, "loss"):
         losses, metric, metric_name = list(history.loss), list(history.metric), history.metric_name
     else:
         raise TypeError(
@@ -122,6 +122,28 @@ def _class_of(score: Any) -> int:
     return 1 if score > 0.0 else 0
 
 
+# Margins beyond ±_FAR (infinite scores) are drawn as ±_FAR, inside the filled level [0, 2·_FAR].
+_FAR = 1e9
+
+
+def _class_margins(score: Any, classes: list[int]) -> dict[int, float]:
+    """How far each class is from losing: > 0 for the predicted class, < 0 for the others.
+
+    One output: +score for class 1 and −score for class 0; several: the class's score minus
+    the best other score. NaN stays NaN (not filled); ±inf becomes ±_FAR.
+    """
+    if isinstance(score, list):
+        margins = {
+            c: score[c] - max((v for d, v in enumerate(score) if d != c), default=-math.inf)
+            if c < len(score)
+            else -math.inf
+            for c in classes
+        }
+    else:
+        margins = {c: (score if c == 1 else -score) if c in (0, 1) else -math.inf for c in classes}
+    return {c: m if math.isfinite(m) or m != m else math.copysign(_FAR, m) for c, m in margins.items()}
+
+
 def plot_decision_boundary(
     model: Any,
     X: Sequence[Sequence[float]],
@@ -129,21 +151,27 @@ def plot_decision_boundary(
     *,
     ax: Any = None,
     path: str | os.PathLike[str] | None = None,
-    resolution: int = 80,
+    resolution: int = 120,
     padding: float = 0.5,
     title: str = "Decision boundary",
+    show_accuracy: bool = True,
 ) -> Any:
     """The regions a 2-D classifier assigns to each class, with the samples on top.
 
     One output: class +1 where the score is > 0 (±1 or 0/1 labels); several outputs: the
     argmax (class indices). The model is evaluated on a ``resolution`` × ``resolution`` grid
-    without recording a graph.
+    without recording a graph. The boundary is where the score crosses 0 (between two classes'
+    scores), interpolated between grid points, so it is a smooth curve. The axes are the
+    features x1 and x2, the legend names the classes, and with ``show_accuracy`` the title
+    gains a line with the model's accuracy on ``X``.
     """
     X = as_matrix("plot_decision_boundary(X)", X, width=2, width_of="the points must be 2-D")
     y = as_targets("plot_decision_boundary(y)", y, n=len(X), nested=False)
     resolution = check_int("plot_decision_boundary(resolution)", resolution, lo=2, hi=1000)
     padding = check_real("plot_decision_boundary(padding)", padding, lo=0.0)
-    fig, ax, made = _new_axes(ax, (5.6, 4.8))
+    show_accuracy = check_bool("plot_decision_boundary(show_accuracy)", show_accuracy)
+    plt = _pyplot()
+    fig, ax, made = _new_axes(ax, (6.0, 5.0))
     xs = [float(p[0]) for p in X]
     ys = [float(p[1]) for p in X]
     x0, x1 = min(xs) - padding, max(xs) + padding
@@ -151,24 +179,41 @@ def plot_decision_boundary(
     gx = [x0 + (x1 - x0) * i / (resolution - 1) for i in range(resolution)]
     gy = [y0 + (y1 - y0) * j / (resolution - 1) for j in range(resolution)]
     scores = _model_scores(model, [[a, b] for b in gy for a in gx])
-    grid = [[_class_of(scores[j * resolution + i]) for i in range(resolution)] for j in range(resolution)]
-    classes = sorted({_class_of_label(t) for t in y} | {c for row in grid for c in row})
-    levels = [c - 0.5 for c in classes] + [classes[-1] + 0.5]
-    cmap = "coolwarm" if len(classes) <= 2 else "Spectral"
-    ax.contourf(gx, gy, grid, levels=levels, cmap=cmap, alpha=0.35)
-    ax.scatter(
-        xs,
-        ys,
-        c=[_class_of_label(t) for t in y],
-        cmap=cmap,
-        vmin=classes[0],
-        vmax=classes[-1],
-        edgecolors="black",
-        linewidths=0.5,
-        s=28,
-    )
+    labels = [_class_of_label(t) for t in y]
+    outputs = len(scores[0]) if isinstance(scores[0], list) else 2
+    classes = sorted(set(labels) | set(range(outputs)))
+    cmap = plt.get_cmap("coolwarm" if len(classes) <= 2 else "Spectral")
+    colour = {c: cmap(k / max(1, len(classes) - 1)) for k, c in enumerate(classes)}
+    margins = [_class_margins(s, classes) for s in scores]
+    for c in classes:
+        grid = [[margins[j * resolution + i][c] for i in range(resolution)] for j in range(resolution)]
+        ax.contourf(gx, gy, grid, levels=[0.0, 2 * _FAR], colors=[colour[c]], alpha=0.3)
+        if outputs > 2 or c == 1:  # one line per boundary: with one output, class 1's outline
+            ax.contour(gx, gy, grid, levels=[0.0], colors="black", linewidths=0.8, alpha=0.6)
+    signed = any((t.data if isinstance(t, Value) else t) == -1 for t in y)  # name them −1 and +1
+    for c in classes:
+        members = [k for k, t in enumerate(labels) if t == c]
+        if not members:
+            continue
+        name = ("+1" if c == 1 else "−1") if signed else str(c)
+        ax.scatter(
+            [xs[k] for k in members],
+            [ys[k] for k in members],
+            color=colour[c],
+            edgecolors="black",
+            linewidths=0.5,
+            s=28,
+            label=f"class {name}",
+        )
+    ax.legend(loc="best", framealpha=0.85, fontsize="small")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    if show_accuracy:
+        predicted = [_class_of(s) for s in _model_scores(model, [[a, b] for a, b in zip(xs, ys)])]
+        correct = sum(p == t for p, t in zip(predicted, labels))
+        title = f"{title}\naccuracy {correct / len(labels):.1%} ({correct}/{len(labels)} points)"
     ax.set_title(title)
     return _finish(fig, path, made)
 

@@ -24,8 +24,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from tqdm import tqdm
-
 from microgradnn.checks import (
     as_list,
     as_matrix,
@@ -85,6 +83,30 @@ class History:
 
     def __len__(self) -> int:
         return len(self.loss)
+
+    def __repr__(self) -> str:
+        """One line, e.g. ``History(60 epochs, loss 0.6931 → 0.01181, accuracy 100.0%)``.
+
+        The lists can be long, and a notebook prints this at the end of a cell; the training
+        time is left out so that a re-run notebook shows the same text.
+        """
+        if not self.loss:
+            return "History(0 epochs)"
+        parts = [f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}", f"loss {_trend(self.loss)}"]
+        if self.metric:
+            last = _format_metric(self.metric_name, self.metric[-1])
+            parts.append(f"{self.metric_name or 'metric'} {last}")
+        if self.frames:
+            parts.append(f"{len(self.frames)} boundary frames")
+        return f"History({', '.join(parts)})"
+
+
+def _trend(values: list[float]) -> str:
+    return f"{values[0]:.4g}" if len(values) == 1 else f"{values[0]:.4g} → {values[-1]:.4g}"
+
+
+def _format_metric(name: str | None, value: float) -> str:
+    return f"{value:.1%}" if name == "accuracy" else f"{value:.4g}"
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -365,17 +387,18 @@ def fit(
     size = n if batch_size is None else min(batch_size, n)
     history = History(metric_name=metric_name)
     step = None
+    compiled_step: Callable[..., Any] | None = None
     if compiled:
         from microgradnn import compiled as fast  # numpy is imported only on this path
 
         step = fast.compile_model(model, loss_fn, X[0], y[0])
+        compiled_step = fast.train_step
     order = list(range(n))
     start = time.perf_counter()
     if recorder is not None:
         recorder.start(history)
 
-    # Plain tqdm, not tqdm.auto: a text bar everywhere, also in notebooks without ipywidgets.
-    bar = tqdm(total=epochs, desc="training", unit="epoch", disable=not progress, file=sys.stderr, leave=True)
+    bar = _progress_bar(epochs, enabled=progress)
     try:
         for epoch in range(epochs):
             history.lr.append(opt.lr)
@@ -387,11 +410,11 @@ def fit(
                 Xb = X if size == n else [X[i] for i in batch]
                 yb = y if size == n else [y[i] for i in batch]
                 try:
-                    if step is None:
+                    if step is None or compiled_step is None:
                         value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
                     else:
                         opt.zero_grad()
-                        value, scores = fast.train_step(step, Xb, yb, opt, l2, params)
+                        value, scores = compiled_step(step, Xb, yb, opt, l2, params)
                 except OverflowError as e:
                     raise _diverged(epoch, epochs, math.inf, history, f" ({e})") from e
                 if on_nonfinite == "raise" and not math.isfinite(value):
@@ -403,9 +426,7 @@ def fit(
             postfix = {"loss": f"{history.loss[-1]:.4g}"}
             if metric_fn is not None:
                 history.metric.append(float(metric_fn(outputs, targets)))
-                postfix[metric_name or "metric"] = (
-                    f"{history.metric[-1]:.1%}" if metric_name == "accuracy" else f"{history.metric[-1]:.4g}"
-                )
+                postfix[metric_name or "metric"] = _format_metric(metric_name, history.metric[-1])
             bar.set_postfix(postfix, refresh=False)
             bar.update(1)
             if recorder is not None:
@@ -431,6 +452,51 @@ def _diverged(epoch: int, epochs: int, loss: float, history: History, detail: st
     )
 
 
+# ---------------------------------------------------------------------- the progress bar
+class _NotebookLine:
+    """A file for tqdm that shows only its latest line, as one output of a Jupyter cell.
+
+    In a terminal tqdm redraws its line with carriage returns; a notebook stores every write to
+    stderr as another line, so a rendered page showed a pink block of 20-odd bars. Here each
+    write replaces the text of one display (IPython's display handle), live and in the saved
+    notebook, which keeps the final bar. tqdm.notebook's widget needs ipywidgets and saves
+    its first state ("0%") as the text a rendered page shows.
+    """
+
+    def __init__(self) -> None:
+        from IPython.display import display
+
+        self._handle = display({"text/plain": ""}, raw=True, display_id=True)
+        self.encoding = "utf-8"  # tqdm draws a Unicode bar, not #s, for a UTF-8 file
+
+    def write(self, text: str) -> None:
+        line = text.rsplit("\r", 1)[-1].strip()
+        if line and self._handle is not None:
+            self._handle.update({"text/plain": line}, raw=True)
+
+    def flush(self) -> None:
+        pass
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (not in a terminal, not in the IPython shell)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def _progress_bar(epochs: int, *, enabled: bool) -> Any:
+    """tqdm's bar on stderr in a terminal; in a notebook the same bar, updated in place."""
+    from tqdm import tqdm
+
+    options: dict[str, Any] = {"total": epochs, "desc": "training", "unit": "epoch", "leave": True}
+    if enabled and _in_notebook():
+        return tqdm(file=_NotebookLine(), ncols=100, **options)
+    return tqdm(file=sys.stderr, disable=not enabled, **options)
+
+
 # ---------------------------------------------------------------------- evaluation
 def predict(model: Any, X: Sequence, *, compiled: bool = False) -> list:
     """The model's output numbers for every sample (a float, or a list for several outputs),
@@ -443,9 +509,9 @@ def predict(model: Any, X: Sequence, *, compiled: bool = False) -> list:
         from microgradnn import compiled as fast
 
         return fast.predict(model, X)
-    fast = getattr(model, "predict_batch", None)
-    if fast is not None:
-        return fast(X)
+    predict_batch = getattr(model, "predict_batch", None)
+    if predict_batch is not None:
+        return predict_batch(X)
     with no_grad():
         return [_score(model(x)) for x in X]
 
@@ -470,8 +536,8 @@ def evaluate(
     if check_bool("evaluate(compiled)", compiled):
         from microgradnn import compiled as fast
 
-        value, scores = fast.evaluate(fast.compile_model(model, loss_fn, X[0], y[0]), X, y, l2)
-        return value, (float(metric_fn(scores, y)) if metric_fn is not None else None)
+        loss_value, scores = fast.evaluate(fast.compile_model(model, loss_fn, X[0], y[0]), X, y, l2)
+        return loss_value, (float(metric_fn(scores, y)) if metric_fn is not None else None)
     with no_grad():
         outputs = _outputs(model, X)
         value = loss_fn(outputs, y)

@@ -348,7 +348,7 @@ def test_demo_compiled_matches_the_scalar_demo(tmp_path, capsys):
     scalar = capsys.readouterr().out
     assert main([*args, str(tmp_path / "b"), "--compiled"]) == 0
     compiled = capsys.readouterr().out
-    final = re.compile(r"final loss ([\d.e-]+), accuracy ([\d.]+)%")
+    final = re.compile(r"after the last update: loss ([\d.e-]+), accuracy ([\d.]+)%")
     assert final.search(scalar).groups() == final.search(compiled).groups()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,8 +39,13 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
     assert "accuracy 100.0% (100/100)" in result.stdout
     assert "training" in result.stderr and "100/100" in result.stderr  # the progress bar, on stderr
     assert "training:" not in result.stdout  # (training.gif is named there)
-    artefacts = ("model.json", "loss.png", "decision_boundary.png", "training.gif", "neuron.svg", "neuron.html")
-    for name in artefacts:
+    # the bar's last loss is the "before" line's; the trained model's is measured after it
+    bar_loss = re.findall(r"loss=([\d.]+)", result.stderr)[-1]
+    before = re.search(r"last epoch, before its update \(the progress bar\): loss ([\d.]+)", result.stdout)
+    after = re.search(r"final model, after the last update: loss ([\d.]+), accuracy", result.stdout)
+    assert before and after and before[1] == bar_loss and after[1] != bar_loss
+    artefacts = ("model.json", "loss.png", "decision_boundary.png", "training.gif", "neuron.svg")
+    for name in (*artefacts, "neuron.html"):
         assert f"microgradnn-demo/{name}" in result.stdout
     assert (out / "loss.png").read_bytes().startswith(PNG_MAGIC)
     assert (out / "decision_boundary.png").read_bytes().startswith(PNG_MAGIC)
@@ -49,6 +55,8 @@ def test_the_default_demo_trains_to_100_percent_and_writes_every_artefact(tmp_pa
         assert gif.format == "GIF" and gif.n_frames == 11
     svg = (out / "neuron.svg").read_text()
     assert "<svg" in svg and "layers.0.neurons." in svg and "w·x" in svg
+    # the weights are named like the inputs they multiply, and the dot node says so
+    assert "w1·x1 + w2·x2" in svg and ">w1<" in svg and ">x1<" in svg and "w.0" not in svg
     page = (out / "neuron.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "mgnExplorer(" in page and "'w·x'" in page
     # the saved model is the trained one: 100% on the same data, regenerated here
@@ -108,7 +116,10 @@ def test_help_documents_every_option(tmp_path):
         (["--samples", "2"], "--samples"),
         (["--noise", "-0.1"], "--noise"),
         (["--batch-size", "0"], "--batch-size"),
-        (["--bogus"], "unrecognized arguments"),
+        (["--bogus"], "microgradnn demo: error: unrecognized option --bogus"),
+        (["--datset", "circles"], "unrecognized option --datset (did you mean --dataset?)"),
+        (["--epoks=3"], "unrecognized option --epoks (did you mean --epochs?)"),
+        (["stray"], "microgradnn demo: error: unexpected argument stray"),
     ],
 )
 def test_bad_arguments_get_one_line_and_status_2(tmp_path, args, message):
@@ -118,6 +129,14 @@ def test_bad_arguments_get_one_line_and_status_2(tmp_path, args, message):
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "microgradnn-demo").exists()
+
+
+def test_version_is_the_package_version(tmp_path):
+    from microgradnn import __version__
+
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"microgradnn {__version__}"
 
 
 def test_an_out_path_that_is_a_file_is_refused(tmp_path):
@@ -144,7 +163,7 @@ def test_other_datasets_and_options_run_end_to_end(tmp_path, args):
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no progress bar
-    assert "final loss" in result.stdout and "accuracy" in result.stdout
+    assert "after the last update: loss" in result.stdout and "accuracy" in result.stdout
     assert {p.name for p in (tmp_path / "o").iterdir()} == {
         "model.json",
         "loss.png",

@@ -272,6 +272,26 @@ def test_hostile_expressions_are_refused(
     assert not target.exists() and not (tmp_path / "PWNED").exists()
 
 
+@pytest.mark.parametrize(
+    ("expression", "hint"),
+    [
+        ("2x", "write 2*x for multiplication"),
+        ("3.5 w + b", "write 3.5*w for multiplication"),
+        ("x y", "write x*y for multiplication"),
+        ("tanh(2x)", "write 2*x for multiplication"),
+    ],
+)
+def test_a_product_without_star_is_explained(expression: str, hint: str) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(hint)) as caught:
+        parse_expression(expression)
+    assert "decimal literal" not in str(caught.value)
+
+
+def test_other_syntax_errors_keep_pythons_message() -> None:
+    with pytest.raises(ExpressionError, match="'\\(' was never closed"):
+        parse_expression("tanh(x")
+
+
 def test_parse_expression_reports_the_names_it_uses() -> None:
     assert parse_expression("tanh(x1*w1 + b) - x1").names == ["x1", "w1", "b"]
     with pytest.raises(ExpressionError, match="exponent 2000 is too large"):

@@ -4,6 +4,7 @@ microgradnn.plot."""
 from __future__ import annotations
 
 import math
+import re
 import sys
 
 import pytest
@@ -119,6 +120,40 @@ def test_progress_bar_on_stderr_and_silence_when_off(capsys):
     fit(MLP(2, [4, 1], seed=0), X, y, "hinge", epochs=3, progress=True)
     out, err = capsys.readouterr()
     assert out == "" and "training" in err and "loss=" in err and "accuracy=" in err and "3/3" in err
+
+
+def test_in_a_notebook_the_bar_is_one_line_updated_in_place(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    source = (
+        "from microgradnn import MLP, fit\n"
+        "from microgradnn.data import make_moons\n"
+        "X, y = make_moons(40, noise=0.1, seed=1)\n"
+        "fit(MLP(2, [8, 1], seed=0), X, y, 'hinge', epochs=25, lr=0.3)"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbclient.NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = notebook.cells[0].outputs
+    # no stream output (a pink stderr block in a rendered page): the bar's one display, then the
+    # History's one-line repr
+    assert [o.output_type for o in outputs] == ["display_data", "execute_result"], outputs
+    bar = outputs[0].data["text/plain"]
+    assert bar.startswith("training: 100%|██") and "25/25" in bar and "\n" not in bar
+    assert "loss=" in bar and "accuracy=" in bar
+    assert re.fullmatch(
+        r"History\(25 epochs, loss [\d.]+ → [\d.]+, accuracy [\d.]+%\)", outputs[1].data["text/plain"]
+    )
+
+
+def test_history_repr_is_one_short_line():
+    history = History(
+        loss=[0.6931, 0.2, 0.01181], metric=[0.5, 0.9, 1.0], metric_name="accuracy", lr=[0.1] * 3
+    )
+    assert repr(history) == "History(3 epochs, loss 0.6931 → 0.01181, accuracy 100.0%)"
+    long = History(loss=[1.0] * 600, metric=[0.25] * 600, metric_name="r2", lr=[0.1] * 600, seconds=3.5)
+    assert repr(long) == "History(600 epochs, loss 1 → 1, r2 0.25)"
+    assert repr(History(loss=[2.5])) == "History(1 epoch, loss 2.5)"
+    assert repr(History()) == "History(0 epochs)"
 
 
 def test_callback_and_early_stop():
@@ -241,11 +276,19 @@ def test_the_decision_boundary_shows_the_models_classes(agg):
         def predict_batch(self, points):  # noqa: ANN001, ANN202
             return [p[0] for p in points]
 
-    fig = plot_decision_boundary(LeftRight(), [[-1.0, -1.0], [1.0, 1.0]], [-1, 1], resolution=11, padding=0.0)
-    # the filled region of class −1 ends, and that of +1 starts, between grid columns 0 and 0.2
-    negative, positive = (path.vertices[:, 0] for path in fig.axes[0].collections[0].get_paths())
-    assert negative.min() == -1.0 and 0.0 < negative.max() < 0.2
-    assert 0.0 < positive.min() < 0.2 and positive.max() == 1.0
+    fig = plot_decision_boundary(LeftRight(), [[-1.0, -1.0], [1.0, 1.0]], [-1, 1], resolution=10, padding=0.0)
+    ax = fig.axes[0]
+    # class −1 is filled left of x = 0 and +1 right of it; x = 0 falls between grid columns
+    # (-1/9 and 1/9), and the boundary is interpolated there, not drawn as the grid's staircase
+    negative, positive = (ax.collections[k].get_paths()[0].vertices[:, 0] for k in (0, 1))
+    assert negative.min() == -1.0 and negative.max() == pytest.approx(0.0, abs=1e-12)
+    assert positive.min() == pytest.approx(0.0, abs=1e-12) and positive.max() == 1.0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class −1", "class +1"]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
+    assert ax.get_title() == "Decision boundary\naccuracy 100.0% (2/2 points)"
+    wrong = plot_decision_boundary(LeftRight(), [[-1.0, 0.0], [1.0, 0.0]], [0, 0], title="t", resolution=5)
+    assert wrong.axes[0].get_title() == "t\naccuracy 50.0% (1/2 points)"
+    assert [t.get_text() for t in wrong.axes[0].get_legend().get_texts()] == ["class 0"]
     with pytest.raises(
         ValueError, match=r"plot_decision_boundary\(X\): row 0 has 3 features, but the points must be 2-D"
     ):

@@ -778,6 +778,37 @@ def test_jupyter_display_is_svg_with_dot() -> None:
     assert "image/svg+xml" in data
 
 
+def test_a_small_dot_node_lists_which_weight_multiplies_which_input() -> None:
+    w = [Value(0.5, label="w1"), Value(-2.0, label="w2")]
+    x = [Value(3.0, label="x1"), Value(1.0, label="x2")]
+    source = draw_dot(dot(w, x)).source
+    assert re.search(r'label="dot\\nw1·x1 \+ w2·x2"', source), source
+    # long (a network's dotted names) or missing labels: just "dot", the node stays small
+    long = [Value(0.5, label="layers.0.neurons.0.w.0"), Value(1.0, label="layers.0.neurons.0.w.1")]
+    assert "·" not in draw_dot(dot(long, x)).source
+    assert "·" not in draw_dot(dot([Value(1.0), Value(2.0)], x)).source
+    assert "·" not in draw_dot(dot([Value(1.0, label=f"w{i}") for i in range(5)], [1.0] * 5)).source
+
+
+def test_jupyter_shrinks_a_wide_graph_to_the_page_and_save_keeps_its_size(tmp_path: Path) -> None:
+    x = [Value(float(i), label=f"x{i}") for i in range(3)]
+    wide = value_sum([(xi * float(k)).tanh() for xi in x for k in range(1, 5)])
+    wide.backward()
+    drawing = draw_dot(wide)
+    svg_ns = "{http://www.w3.org/2000/svg}svg"
+    shown = ET.fromstring(drawing._repr_mimebundle_()["image/svg+xml"])
+    saved = ET.fromstring(save(drawing, tmp_path / "wide.svg").read_text(encoding="utf-8"))
+    assert shown.tag == saved.tag == svg_ns
+    assert shown.get("style") == "max-width:100%;height:auto" and saved.get("style") is None
+    # the same picture, natural size and viewBox, in both: only the display may shrink it
+    assert shown.get("width") == saved.get("width") and shown.get("viewBox") == saved.get("viewBox")
+    assert float(saved.get("width", "0").removesuffix("pt")) > 800  # wider than a laptop's notebook
+    stepper = BackwardStepper(wide)
+    stepper.step()
+    stepped = ET.fromstring(stepper._repr_mimebundle_()["image/svg+xml"])
+    assert stepped.get("style") == "max-width:100%;height:auto"
+
+
 def test_display_never_raises_even_for_source_graphviz_rejects() -> None:
     drawing = draw_dot(Value(1.0, label="x"))
     drawing.body.append("\tbroken -> -> {{{\n")

@@ -174,7 +174,7 @@ def gradcheck(
                 f"gradcheck: f takes no arguments, so the inputs must be the Values f reads (such as "
                 f"model.parameters()); input {numbers[0]} is the number {given[numbers[0]]!r}"
             )
-        xs: list[Value] = given
+        xs = [x for x in given if isinstance(x, Value)]  # all of them, as just checked
 
         def evaluate() -> Value:
             return _checked_output(f())

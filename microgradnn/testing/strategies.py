@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from microgradnn.checks import check_int, check_real
 from microgradnn.engine import Value
@@ -29,7 +29,7 @@ from microgradnn.testing.expressions import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hypothesis.strategies import SearchStrategy
+    from hypothesis.strategies import DrawFn, SearchStrategy
 
 __all__ = ["POW_EXPONENTS", "RPOW_BASES", "NUMBERS", "LEAKY_SLOPES", "expression_graphs", "expressions",
            "finite_floats"]  # fmt: skip
@@ -42,7 +42,7 @@ LEAKY_SLOPES = (0.01, 0.2)
 MAX_NARY_WIDTH = 3  # sum of 1–3 inputs, dot of 1–3 pairs
 
 
-def _hypothesis(what: str) -> tuple:
+def _hypothesis(what: str) -> tuple[Any, Any]:
     """hypothesis's ``strategies`` module and ``assume``, imported on first use."""
     try:
         from hypothesis import assume
@@ -126,8 +126,8 @@ def expressions(
     )
 
     @st.composite
-    def draw_expression(draw) -> Expression:  # noqa: ANN001 - hypothesis's draw function
-        leaf_count = draw(n_leaves) if leaves_drawn else n_leaves
+    def draw_expression(draw: DrawFn) -> Expression:
+        leaf_count = draw(cast("SearchStrategy[int]", n_leaves)) if leaves_drawn else n_leaves
         if not isinstance(leaf_count, int) or leaf_count < 1:
             raise ValueError(f"expressions: the n_leaves strategy drew {leaf_count!r}, not a positive int")
         builder = ExpressionBuilder(leaf_count, leaf_range, bound)
@@ -193,7 +193,7 @@ def expression_graphs(
     leaf_values = finite_floats(*leaf_range)
 
     @st.composite
-    def draw_graph(draw) -> ExpressionGraph:  # noqa: ANN001
+    def draw_graph(draw: DrawFn) -> ExpressionGraph:
         expression = draw(expression_strategy)
         values = tuple(draw(leaf_values) for _ in range(expression.n_leaves))
         assume(expression.kink_distance(values) > kink_margin)

@@ -210,9 +210,9 @@ def plan_collapse(
             if parent_depth is not None and len(parent_names) > 1 and len(key) > parent_depth:
                 cluster = _dotted(key[:parent_depth])
             groups.append(Group(_dotted(key), "module", cluster=cluster))
-        for i, key in enumerate(chosen.keys):
-            if key is not None:
-                gi = group_of[i] = group_index[key]
+        for i, maybe_key in enumerate(chosen.keys):
+            if maybe_key is not None:
+                gi = group_of[i] = group_index[maybe_key]
                 groups[gi].members.append(i)
         held = sum(len(g.members) for g in groups)
         examples = ", ".join(g.name for g in groups[:3]) + (", …" if len(groups) > 3 else "")

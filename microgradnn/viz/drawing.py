@@ -59,7 +59,7 @@ class Drawing(graphviz.Digraph):
         edges = sum(1 for line in self.body if "->" in line)
         return f"<Drawing: {nodes} nodes, {edges} edges; .source for the DOT text>"
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, Any]:
         return display_bundle(self)
 
     def _repr_svg_(self) -> str | None:
@@ -407,7 +407,7 @@ def build_drawing(
         if not children[i]:
             continue
         op_id = f"{nid}op"
-        op_text = escape_text(str(node._op) or "?")
+        op_text = escape_text(str(node._op) or "?") + _dot_pairs(node._op, [labels[c] for c in children[i]])
         if i in step_number and (options.order or view is not None):
             op_text += f" #{step_number[i]}"
         op_attrs: dict[str, str] = {}
@@ -456,6 +456,20 @@ def build_drawing(
     return g
 
 
+def _dot_pairs(op: object, input_labels: list[str]) -> str:
+    """For a small fused dot node, which input pairs with which: ``\nw1·x1 + w2·x2``; else "".
+
+    A dot node's inputs are the first vector, then the second; its edges alone do not say which
+    weight multiplies which input. Long or missing labels (a network's dotted parameter names)
+    would make the node wider than the graph, so they are left out.
+    """
+    half = len(input_labels) // 2
+    if op != "dot" or not 1 <= half <= 4 or any(not 0 < len(label) <= 8 for label in input_labels):
+        return ""
+    pairs = " + ".join(f"{input_labels[k]}·{input_labels[half + k]}" for k in range(half))
+    return "\\n" + escape_text(pairs)
+
+
 def _draw_groups(
     g: Drawing,
     plan: Plan,
@@ -487,7 +501,8 @@ def _draw_groups(
             continue
         cluster_id = f"cluster_{n_cluster}"
         middle = f"g{members[len(members) // 2]}"
-        with g.subgraph(name=cluster_id) as sub:
+        # subgraph(name=...) returns a context manager; only subgraph(graph) returns None
+        with g.subgraph(name=cluster_id) as sub:  # pyright: ignore[reportOptionalContextManager]
             sub.attr(label=_label(escape_text(cluster)), style="rounded", color="#999999")
             for gi in members:
                 _group_box(sub, gi, plan, nodes, children, is_param, grad_of, precision)

@@ -9,6 +9,7 @@ both are missing, saving to SVG/PNG raises :class:`RenderError` naming both fixe
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,7 +128,7 @@ def display_bundle(drawing: Drawable) -> dict[str, str]:
     except Exception as exc:  # noqa: BLE001 - display must never raise
         return {"text/plain": f"(cannot display this drawing: {exc})"}
     try:
-        return {"image/svg+xml": render_svg(source)}
+        return {"image/svg+xml": fit_to_width(render_svg(source))}
     except GraphvizMissingError:
         hint = f"(Graphviz is not available, so here is the DOT source; to see the picture, {INSTALL_HINT})"
     except RenderError as exc:
@@ -135,6 +136,26 @@ def display_bundle(drawing: Drawable) -> dict[str, str]:
     except Exception as exc:  # noqa: BLE001 - display must never raise
         hint = f"(could not render the picture: {type(exc).__name__}: {exc}; here is the DOT source)"
     return {"text/plain": f"{hint}\n{source}"}
+
+
+# The opening <svg ...> tag of Graphviz's output (its attributes span several lines).
+_SVG_TAG = re.compile(r"<svg\b[^>]*>")
+
+
+def fit_to_width(svg: str) -> str:
+    """The SVG, made to shrink to the width of a notebook's output area (never to grow).
+
+    Graphviz sizes a picture in points; a network's graph is 1,000 pt wide or more, wider than
+    a laptop's notebook, which then cuts it off. ``max-width:100%; height:auto`` scales it down
+    with its proportions (the viewBox keeps the drawing whole); small pictures keep their size.
+    Only what Jupyter displays is changed: files written by `save` keep the natural size.
+    """
+    match = _SVG_TAG.search(svg)
+    if match is None:
+        return svg
+    tag = match.group(0)
+    fitted = tag[:4] + ' style="max-width:100%;height:auto"' + tag[4:]
+    return svg[: match.start()] + fitted + svg[match.end() :]
 
 
 def _first_line(text: bytes | str | None) -> str:
