@@ -48,7 +48,7 @@ from typing import Any, cast
 import numpy as np
 
 from microgradnn import ops
-from microgradnn.engine import _MANY, Value, gc_paused
+from microgradnn.engine import Value, gc_paused, inputs_of
 from microgradnn.ops import Operation
 
 __all__ = ["CompileError", "Compiled", "Group", "compile_step"]
@@ -107,20 +107,13 @@ _LOSS_ROWS = ("CrossEntropy", "BCEWithLogits")
 
 def _node_inputs(node: Value) -> tuple[Operation, list]:
     """The node's row and inputs, read without changing the node (a kept number stays a float)."""
-    op = node._op
+    op, inputs = inputs_of(node)
     if not isinstance(op, Operation):
         raise CompileError(
             f"compile_step: the node {node!r} with _op {op!r} was built by hand and has no row in the "
             "table of operations; build it from Value operations or microgradnn.engine.define_op"
         )
-    a, b = node._a, node._b
-    if b is _MANY:
-        return op, list(a)  # type: ignore[call-overload]  # _a holds the tuple of inputs here
-    if b is None:
-        if node._db is not None and op.base is not None:  # x ∘ c with the number c kept in the node
-            return op.base, ([node._db, a] if op.number_first else [a, node._db])
-        return op, [a]
-    return op, [a, b]
+    return op, list(inputs)
 
 
 def _split_result(result: Any) -> tuple[Value | None, list[Value] | None, bool]:
@@ -184,7 +177,7 @@ def _trace(fn: Callable, params: dict[int, int], x: Sequence[float], y: Any, tar
             node, ready = stack.pop()
             if id(node) in ids:
                 continue
-            if node._a is None:  # a leaf
+            if not inputs_of(node)[1]:  # a leaf
                 where = placeholders.get(id(node))
                 if where is not None:
                     ids[id(node)] = add(*where)

@@ -361,7 +361,7 @@ def _apply(
 ) -> Value | float:
     """One node of the tree; number literals stay numbers (a constant exponent stays a number)."""
     if isinstance(node, ast.Constant):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type]  # _check admits only number literals
     if isinstance(node, ast.Name):
         return inputs[node.id]
     if isinstance(node, ast.UnaryOp):
@@ -582,11 +582,12 @@ def _run(args: argparse.Namespace) -> int:
     if output_path is None:
         _say("(add -o graph.svg to draw the graph)")
         return 0
+    assert drawing is not None  # made above whenever there is an output path
     try:
         if page:
             drawing.save(output_path)
         else:
-            save(drawing, output_path)
+            save(drawing, output_path)  # type: ignore[arg-type]
     except RenderError as exc:
         return _fail(str(exc), 1)
     except OSError as exc:

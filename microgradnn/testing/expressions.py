@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from microgradnn import ops
 from microgradnn.engine import Value, dot, value_sum
@@ -88,9 +88,9 @@ def all_ops() -> tuple[str, ...]:
 def row_of(node: Node) -> Operation:
     """The table's row for an expression node (its Operation)."""
     if node.op == "pow":
-        return power_op(node.param)  # type: ignore[arg-type]
+        return power_op(cast(float, node.param))
     if node.op == "leaky_relu":
-        return leaky_relu_op(node.param)  # type: ignore[arg-type]
+        return leaky_relu_op(cast(float, node.param))
     row = _ROWS.get(node.op)
     if row is not None:
         return row
@@ -138,7 +138,7 @@ class Node:
     index: int = 0
 
 
-def _arity_error(op: str, args: Sequence[int], param: float | None) -> str | None:
+def _arity_error(op: str, args: Sequence[int], param: Any) -> str | None:
     """Why (op, args, param) is malformed, or None when it is well formed."""
     n = len(args)
     if param is not None and not (isinstance(param, (int, float)) and math.isfinite(param)):
@@ -151,9 +151,9 @@ def _arity_error(op: str, args: Sequence[int], param: float | None) -> str | Non
             return f"{op} needs a number param"
         if not needs_param and param is not None:
             return f"{op} takes no number param"
-        if op == "rpow" and not param > 0.0:
+        if op == "rpow" and not cast(float, param) > 0.0:
             return f"rpow base must be positive, got {param!r}"
-        if op == "leaky_relu" and not param > 0.0:
+        if op == "leaky_relu" and not cast(float, param) > 0.0:
             return f"leaky_relu slope must be positive, got {param!r}"
         return None
     if op in BINARY_OPS:
@@ -196,13 +196,13 @@ def _pow_iv(a: tuple[float, float], p: float) -> tuple[float, float]:
 # ---------------------------------------------------------------------- one node, three ways
 def _eval_float(node: Node, a: Sequence[float]) -> float:
     """The node's value on floats: the row's forward function."""
-    return row_of(node).forward(*_row_args(node, a))  # type: ignore[misc]
+    return row_of(node).forward(*_row_args(node, a))
 
 
 def _build_value(node: Node, a: Sequence[Value]) -> Value:
     """The node as Values, through the very method or operator a user calls (numbers stay
     numbers: x + 2, 2 ** x)."""
-    op, p = node.op, node.param
+    op, p = node.op, cast(Any, node.param)
     if op == "sum":
         return value_sum(a)
     if op == "dot":
@@ -211,9 +211,9 @@ def _build_value(node: Node, a: Sequence[Value]) -> Value:
     if op in ("pow", "vpow"):
         return a[0] ** (p if op == "pow" else a[1])
     if op == "rpow":
-        return p ** a[0]  # type: ignore[operator]
+        return p ** a[0]
     if op == "leaky_relu":
-        return a[0].leaky_relu(p)  # type: ignore[arg-type]
+        return a[0].leaky_relu(p)
     row = row_of(node)
     if row.arity == 1:
         return getattr(a[0], row.methods[-1])()  # abs: the method, not __abs__
@@ -229,7 +229,7 @@ def _to_sympy(node: Node, a: Sequence[Any], sympy: Any) -> Any:
     if row.sympy is None:
         raise ValueError(f"to_sympy: the operation {node.op!r} has no sympy form (give define_op sympy=...)")
     p = None if node.param is None else sympy.Rational(repr(node.param))
-    args = _row_args(Node(node.op, node.args, p, node.number_first, node.index), a)  # type: ignore[arg-type]
+    args = _row_args(Node(node.op, node.args, p, node.number_first, node.index), a)
     return row.sympy(sympy, *args)
 
 
@@ -259,7 +259,7 @@ _BINARY_SYMBOLS = {"add": ("+", _SUM_PREC), "sub": ("-", _SUM_PREC), "mul": ("*"
 
 
 def _node_text(node: Node, a: Sequence[tuple[str, int]]) -> tuple[str, int]:
-    op, p = node.op, node.param
+    op, p = node.op, cast(Any, node.param)
     if op in BINARY_OPS:
         symbol, prec = _BINARY_SYMBOLS[op]
         if p is None:
@@ -604,7 +604,7 @@ class ExpressionBuilder:
         return self._raw("tanh", (j,))
 
     def _guard(
-        self, op: str, args: tuple[int, ...], param: float | None, number_first: bool
+        self, op: str, args: tuple[int, ...], param: Any, number_first: bool
     ) -> tuple[int, ...]:
         if op in user_ops():
             return (self._squash(args[0]),)
@@ -625,7 +625,7 @@ class ExpressionBuilder:
                 return (self._nonzero(args[0]),)
         return args
 
-    def _op_interval(self, op: str, args: tuple[int, ...], param: float | None, number_first: bool
+    def _op_interval(self, op: str, args: tuple[int, ...], param: Any, number_first: bool
                      ) -> tuple[float, float]:  # fmt: skip
         ivs = [self._intervals[j] for j in args]
         if op in BINARY_OPS:
@@ -669,11 +669,11 @@ class ExpressionBuilder:
         if op == "relu":
             return ops.RELU.forward(lo), ops.RELU.forward(hi)
         if op == "leaky_relu":
-            row = leaky_relu_op(param)  # type: ignore[arg-type]
+            row = leaky_relu_op(param)
             return row.forward(lo), row.forward(hi)
         if op in user_ops():  # no interval arithmetic known: the hull of many samples
             f = row_of(Node(op, args)).forward
-            samples = [f(lo + (hi - lo) * k / 64) for k in range(65)]  # type: ignore[misc]
+            samples = [f(lo + (hi - lo) * k / 64) for k in range(65)]
             return min(samples), max(samples)
         # abs
         if lo >= 0.0:

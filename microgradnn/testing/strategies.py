@@ -116,7 +116,7 @@ def expressions(
     # One drawn operation is a fixed-shape step, so that the shrinker can delete steps and
     # simplify each one independently: (op, where a number operand goes, which number,
     # width of sum/dot, which nodes to use). Node choices are taken modulo the number of
-    # nodes available and shrink towards 0, the leaf x0.
+    # nodes available (see _pick) and shrink towards 0, the leaf x0.
     step = st.tuples(
         st.sampled_from(chosen_ops),
         st.sampled_from(("none", "right", "left")),
@@ -124,6 +124,14 @@ def expressions(
         st.integers(1, MAX_NARY_WIDTH),
         st.lists(st.integers(0, 255), min_size=2 * MAX_NARY_WIDTH, max_size=2 * MAX_NARY_WIDTH),
     )
+
+    def _pick(visible: list[int], leaf_count: int, k: int) -> int:
+        # Small k (what the shrinker moves towards) picks any node, leaves first; k >= 128 picks
+        # among the results of earlier steps, so that sub-expressions are shared often (fan-out).
+        made = visible[leaf_count:]
+        if k >= 128 and made:
+            return made[k % len(made)]
+        return visible[k % len(visible)]
 
     @st.composite
     def draw_expression(draw: DrawFn) -> Expression:
@@ -136,7 +144,7 @@ def expressions(
         visible = list(range(leaf_count))
         used: set[int] = set()
         for op, side, number, width, picks in draw(st.lists(step, min_size=min_ops, max_size=max_ops)):
-            nodes = [visible[k % len(visible)] for k in picks]
+            nodes = [_pick(visible, leaf_count, k) for k in picks]
             param = None
             number_first = False
             if op in BINARY_OPS:
