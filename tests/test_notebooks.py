@@ -16,12 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-# The notebooks that open with what they need (issue #13). Notebooks 02, 05 and 08 are being
-# updated on other branches; once they open with their extras too, this list can be NOTEBOOKS.
-NAMING_EXTRAS = [ROOT / "notebooks" / f"{name}.ipynb" for name in [
-    "01_derivatives", "03_neuron_to_network", "04_regression_and_training",
-    "06_scalars_to_matrices", "07_gradient_testing",
-]]
+# Every notebook opens with what it needs (issue #13).
+NAMING_EXTRAS = NOTEBOOKS
 
 # Paths that exist only on the machine that executed a notebook: the kernel's temporary cell
 # files (in tracebacks and in hypothesis's reports), home folders, installed packages.
