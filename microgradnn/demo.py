@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from microgradnn.data import DATASETS
-from microgradnn.engine import Value
+from microgradnn.engine import Value, topological_order
 from microgradnn.nn import ACTIVATIONS, MLP
 from microgradnn.optim import SGD, Adam, Constant, LinearDecay, Optimizer
 from microgradnn.train import History, evaluate, fit
@@ -270,10 +270,13 @@ def _write_neuron_graph(out: Path, model: MLP, X: list, written: list, skipped: 
     model.zero_grad()
     output = neuron(inputs)
     output.label = f"layers.0.neurons.{j}"
-    if output._prev and output._prev[0]._prev:  # name the weighted sum and the pre-activation
-        pre = output._prev[0] if neuron.activation != "linear" else output
-        pre.label = "w·x + b"
-        pre._prev[0].label = "w·x"
+    # Name the weighted sum and the pre-activation, found by their operations in the graph
+    # (a neuron is activation(dot(w, x) + b)), not by where they sit in `_prev`.
+    for node in topological_order(output):
+        if node._op == "dot":
+            node.label = "w·x"
+        elif node._op == "+":
+            node.label = "w·x + b"
     output.backward()
     drawing = draw_dot(output)
     explorer = explore(output)
