@@ -256,9 +256,20 @@ DOT = _row(Operation("dot", lambda xs, ys: sum(map(mul, xs, ys)), lambda out, xs
 @lru_cache(maxsize=256)
 def power_op(p: float) -> Operation:
     """x ** p for a number p;  ∂/∂x = p·x^(p−1) (0 for p = 0, even at x = 0)."""
-    grads = (lambda out, a: 0.0) if p == 0.0 else (lambda out, a: p * _inf_power(a, p - 1.0))
-    name = f"**{int(p) if math.isfinite(p) and p == int(p) else p}"
-    return Operation(name, lambda a: _power(a, p), grads, param=p, numpy=lambda a: a**p,
+    whole = math.isfinite(p) and p == int(p)
+
+    def forward(a: float) -> float:
+        if (a < 0.0 and not whole) or (a == 0.0 and p < 0.0):
+            return _power(a, p)  # which raises the clear error (or gives NaN for a NaN exponent)
+        try:
+            return a**p
+        except OverflowError:
+            return _power(a, p)
+
+    # x^(p−1) for p = 2 is x itself: the common square skips the guarded power
+    grads = ((lambda out, a: 0.0) if p == 0.0 else (lambda out, a: p * a) if p == 2.0
+             else (lambda out, a: p * _inf_power(a, p - 1.0)))  # fmt: skip
+    return Operation(f"**{int(p) if whole else p}", forward, grads, param=p, numpy=lambda a: a**p,
                      sympy=lambda sp, a: a ** sp.Rational(repr(p)))
 
 
