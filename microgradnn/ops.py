@@ -129,15 +129,15 @@ def _find(name: str, param: float | None) -> Operation:
 # ---------------------------------------------------------------------- functions for the rules
 # Each works on a float, a Value (its method) or a numpy array (numpy's function).
 def exp(x: Any) -> Any:
-    return math.exp(x) if isinstance(x, (float, int)) else x.exp() if hasattr(x, "exp") else _np().exp(x)
+    return math.exp(x) if isinstance(x, (float, int)) else x.exp() if hasattr(x, "exp") else _np(x).exp(x)
 
 
 def log(x: Any) -> Any:
-    return math.log(x) if isinstance(x, (float, int)) else x.log() if hasattr(x, "log") else _np().log(x)
+    return math.log(x) if isinstance(x, (float, int)) else x.log() if hasattr(x, "log") else _np(x).log(x)
 
 
 def tanh(x: Any) -> Any:
-    return math.tanh(x) if isinstance(x, (float, int)) else x.tanh() if hasattr(x, "tanh") else _np().tanh(x)
+    return math.tanh(x) if isinstance(x, (float, int)) else x.tanh() if hasattr(x, "tanh") else _np(x).tanh(x)
 
 
 def sigmoid(x: Any) -> Any:
@@ -145,12 +145,16 @@ def sigmoid(x: Any) -> Any:
         return _sigmoid(x)
     if hasattr(x, "sigmoid"):
         return x.sigmoid()
-    e = _np().exp(-abs(x))  # the two branches of _sigmoid, elementwise
-    return _np().where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    np = _np(x)
+    e = np.exp(-abs(x))  # the two branches of _sigmoid, elementwise
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _np() -> Any:
-    import numpy  # reached only with an array in hand, when numpy is loaded already
+def _np(x: Any) -> Any:
+    """numpy, for an array in hand (already loaded then); anything else is refused, unimported."""
+    if not hasattr(x, "__array_ufunc__"):
+        raise TypeError(f"expected a number, a Value or a numpy array, got {type(x).__name__}")
+    import numpy
 
     return numpy
 
@@ -242,7 +246,7 @@ RELU = _row(Operation("ReLU", lambda a: a if a > 0.0 else (0.0 if a == a else a)
                       numpy=lambda a: a * (a > 0), numpy_grads=lambda out, a: (a > 0) * 1.0,
                       sympy=lambda sp, a: sp.Piecewise((a, a > 0), (0, True))))
 ABS = _row(Operation("abs", abs, lambda out, a: 1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0,
-                     methods=("__abs__", "abs"), numpy=abs, numpy_grads=lambda out, a: _np().sign(a),
+                     methods=("__abs__", "abs"), numpy=abs, numpy_grads=lambda out, a: _np(a).sign(a),
                      sympy=lambda sp, a: sp.Piecewise((a, a > 0), (-a, True))))
 # Fused rows: one node for a whole sum or dot product (a neuron's w·x is ONE node, not 2n). Their
 # inputs come as `groups` tuples (sum: xs; dot: xs and ys) and the node's inputs are them joined.
@@ -278,8 +282,8 @@ def leaky_relu_op(alpha: float) -> Operation:
     """x if x > 0 else α·x;  ∂/∂x = 1 if x > 0 else α."""
     return Operation("LeakyReLU" if alpha == 0.01 else f"LeakyReLU({alpha:g})",
                      lambda a: a if a > 0.0 else alpha * a, lambda out, a: 1.0 if a > 0.0 else alpha,
-                     param=alpha, activation=True, numpy=lambda a: _np().where(a > 0, a, alpha * a),
-                     numpy_grads=lambda out, a: _np().where(a > 0, 1.0, alpha),
+                     param=alpha, activation=True, numpy=lambda a: _np(a).where(a > 0, a, alpha * a),
+                     numpy_grads=lambda out, a: _np(a).where(a > 0, 1.0, alpha),
                      sympy=lambda sp, a: sp.Piecewise((a, a > 0), (sp.Rational(repr(alpha)) * a, True)))
 
 
@@ -295,7 +299,7 @@ def _bce(z: float, t: float) -> float:  # log(1 + e^z) − t·z
 def bce_op(t: float) -> Operation:
     """log(1 + e^z) − t·z = −[t log σ(z) + (1 − t) log(1 − σ(z))];  ∂/∂z = σ(z) − t."""
     return Operation("BCEWithLogits", lambda z: _bce(z, t), lambda out, z: sigmoid(z) - t, param=t,
-                     numpy=lambda z: _np().maximum(z, 0) - t * z + _np().log1p(_np().exp(-abs(z))),
+                     numpy=lambda z: _np(z).maximum(z, 0) - t * z + _np(z).log1p(_np(z).exp(-abs(z))),
                      sympy=lambda sp, z: sp.log(1 + sp.exp(z)) - sp.Rational(repr(t)) * z)
 
 

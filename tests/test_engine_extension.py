@@ -137,3 +137,21 @@ def test_gc_paused_restores_the_collectors_state_even_after_an_error(enabled_bef
         assert gc.isenabled() is enabled_before
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_define_op_neither_needs_nor_imports_numpy() -> None:
+    # The rule is probed once when the row is attached; the table's functions must refuse that
+    # probe without reaching for numpy, which a user of the scalar engine may not have at all.
+    import subprocess
+    import sys
+
+    code = (
+        "import math, sys; sys.modules['numpy'] = None\n"
+        "from microgradnn import Value, define_op\n"
+        "from microgradnn.ops import sigmoid\n"
+        "softplus = define_op('softplus', lambda x: math.log1p(math.exp(x)), lambda out, x: sigmoid(x))\n"
+        "x = Value(0.5); softplus(x).backward(); print(x.grad)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == pytest.approx(1 / (1 + math.exp(-0.5)), rel=1e-15)
