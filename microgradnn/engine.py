@@ -134,17 +134,15 @@ class Value:
         if isinstance(other, Value):
             return make_node_of(ops.POW, (self, other))
         try:
-            method = _power_methods.get(other)  # made once per exponent
+            method = _power_methods.get(other)  # the fast path: an exponent seen before
         except TypeError:  # unhashable: not a number, which _real says below
             method = None
         if method is None:
-            method = _unary_method(power_op(_real(other, "Value ** exponent")))
-            if len(_power_methods) < 256:
-                _power_methods[other] = method
+            method = _family_method(_power_methods, power_op, _real(other, "Value ** exponent"))
         return method(self)
 
     def leaky_relu(self, alpha: float = 0.01) -> Value:
-        return _unary_method(leaky_relu_op(_real(alpha, "leaky_relu(alpha)")))(self)
+        return _family_method(_leaky_methods, leaky_relu_op, _real(alpha, "leaky_relu(alpha)"))(self)
 
     @staticmethod
     def sum(values: Iterable[Operand]) -> Value:
@@ -262,6 +260,18 @@ def _data(x: Operand) -> float:
 _new, _get_data = object.__new__, attrgetter("data")
 _DOMAIN = (ArithmeticError, ValueError)
 _power_methods: dict[float, Callable[[Value], Value]] = {}
+_leaky_methods: dict[float, Callable[[Value], Value]] = {}
+
+
+def _family_method(cache: dict[float, Callable[[Value], Value]], family: Callable[[float], Operation],
+                   p: float) -> Callable[[Value], Value]:  # fmt: skip
+    """The Value method of the row ``family(p)`` (x ** p, leaky_relu with slope p), made once."""
+    method = cache.get(p)
+    if method is None:
+        method = _unary_method(family(p))
+        if len(cache) < 256:
+            cache[p] = method
+    return method
 
 
 def make_node(data: float, inputs: Sequence[Value], op: Operation, local_grads: Sequence[Any]) -> Value:
@@ -309,7 +319,7 @@ def _constant_grads(op: Operation, arity: int) -> Any:
     """The rule's result when it does not depend on its inputs (+, -, neg), else None."""
     try:
         local = op.grads(*(object() for _ in range(arity + 1)))
-    except TypeError:
+    except Exception:  # noqa: BLE001 - the rule used its inputs: not constant
         return None
     return local if all(type(d) is float for d in (local if arity == 2 else (local,))) else None
 
@@ -355,7 +365,8 @@ def _binary_methods(op: Operation) -> tuple[Callable, Callable]:
             out = forward(a, b)
         except _DOMAIN as e:
             raise _domain_error(e, self) from None
-        node = make_node(out, (self,), number_left, ((constant or grads(out, a, b))[1],))
+        db = (constant if constant is not None else grads(out, a, b))[1]
+        node = make_node(out, (self,), number_left, (db,))
         if _grad_enabled:
             node._db = a  # the number, kept
         return node
