@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -327,9 +330,14 @@ def worker_main(args: argparse.Namespace) -> None:
     json.dump(result, sys.stdout)
 
 
-def run_worker(*worker_args: str) -> dict:
+def run_worker(*worker_args: str, package_dir: Path | None = None) -> dict:
+    """One measurement in a fresh process; ``package_dir``: import microgradnn from there."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", *worker_args]
-    done = subprocess.run(command, capture_output=True, text=True)
+    env = None
+    if package_dir is not None:
+        paths = [str(package_dir), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         sys.exit(f"benchmark worker failed: {' '.join(worker_args)}\n{done.stderr}")
     return json.loads(done.stdout)
@@ -498,6 +506,50 @@ def summarize(rounds: list[dict], depth: dict, memory: dict, meta: dict) -> dict
     return {"timing": timing, "depth": depth, "memory": memory, "rounds": len(rounds), **meta}
 
 
+def export_package(ref: str) -> Path:
+    """The microgradnn package as it was at git commit ``ref``, in a temporary folder."""
+    root = Path(__file__).resolve().parent.parent
+    folder = Path(tempfile.mkdtemp(prefix="microgradnn-baseline-"))
+    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", ref, "microgradnn"],
+                             capture_output=True)  # fmt: skip
+    if archive.returncode != 0:
+        sys.exit(f"--baseline {ref}: git archive failed: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return folder
+
+
+def before_after(before: dict, after: dict, rounds_before: list[dict], rounds_after: list[dict]) -> str:
+    """Each workload's ratio to micrograd before and after, and after's speed relative to before
+    (before's time / after's time, paired round by round: > 1 means faster now)."""
+    header = ("workload", "before: × micrograd", "after: × micrograd", "after vs before (time ratio)")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    def speedup(workload: str, case: str, gc_key: str, phase: str) -> str:
+        pairs = [b[workload]["cases"][case][gc_key][phase] / a[workload]["cases"][case][gc_key][phase]
+                 for b, a in zip(rounds_before, rounds_after)]  # fmt: skip
+        return f"{statistics.median(pairs):.2f}× ({min(pairs):.2f}–{max(pairs):.2f})"
+
+    for gc_key, gc_label in (("gc", "gc on"), ("nogc", "gc off")):
+        p_b, p_a = before["timing"]["dag"][gc_key]["fwd+bwd"], after["timing"]["dag"][gc_key]["fwd+bwd"]
+        lines.append(f"| op throughput, fwd+bwd, {gc_label} | {p_b['ratio']:.1f}× | {p_a['ratio']:.1f}× | "
+                     f"{speedup('dag', 'microgradnn', gc_key, 'fwd+bwd')} |")
+    for key, label in (("moons", "demo step, moons"), ("mlp", "MLP(64, [32, 32, 10]) step")):
+        for gc_key, gc_label in (("gc", "gc on"), ("nogc", "gc off")):
+            for variant, case in (("same", "microgradnn"), ("idiomatic", "microgradnn, idiomatic"),
+                                  ("train_step", "microgradnn, train_step")):  # fmt: skip
+                p_b, p_a = before["timing"][key][variant][gc_key], after["timing"][key][variant][gc_key]
+                lines.append(f"| {label}, {variant}, {gc_label} | {p_b['ratio']:.1f}× | "
+                             f"{p_a['ratio']:.1f}× | {speedup(key, case, gc_key, 'total')} |")
+    for key in ("per_node_forward", "per_node_backward"):
+        b, a = before["memory"]["microgradnn"][key], after["memory"]["microgradnn"][key]
+        what = key.removeprefix("per_node_")
+        lines.append(f"| memory per live node, {what} (bytes) | {b:,.0f} | {a:,.0f} | |")
+    lines.append(f"| depth (steps) | {_depth_cell(before['depth']['microgradnn'])} | "
+                 f"{_depth_cell(after['depth']['microgradnn'])} | |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, help="timing rounds (default 3, or 2 with --quick)")
@@ -507,6 +559,10 @@ def main() -> None:
         "--wall-clock", action="store_true", help="time with the wall clock, not this process's CPU time"
     )
     parser.add_argument("--json", type=Path, help="also write every measurement to this JSON file")
+    parser.add_argument(
+        "--baseline", metavar="GITREF", help="also measure microgradnn as it was at this git commit, in the "
+        "same rounds (before/after a change)"
+    )
     parser.add_argument("--worker", choices=("timing", "depth", "memory"), help=argparse.SUPPRESS)
     parser.add_argument("--size", choices=tuple(SIZES), default="full", help=argparse.SUPPRESS)
     parser.add_argument("--round", type=int, default=0, help=argparse.SUPPRESS)
@@ -527,21 +583,36 @@ def main() -> None:
     }
     started = time.perf_counter()
     common = ["--size", size_name] + (["--wall-clock"] if args.wall_clock else [])
-    rounds = []
+    # With --baseline, the engine as it was at that commit runs too, in the same rounds,
+    # alternating which of the two goes first: a before/after measured side by side.
+    versions: dict[str, Path | None] = {"now": None}
+    if args.baseline:
+        versions["before"] = export_package(args.baseline)
+    rounds: dict[str, list[dict]] = {v: [] for v in versions}
     for r in range(rounds_n):
         print(f"timing round {r + 1}/{rounds_n} ...", file=sys.stderr, flush=True)
-        rounds.append(run_worker("timing", "--round", str(r), *common))
-    print("depth ...", file=sys.stderr, flush=True)
-    depth = {name: run_worker("depth", "--engine", name, *common) for name in ENGINES}
-    print("memory ...", file=sys.stderr, flush=True)
-    memory = {name: run_worker("memory", "--engine", name, *common) for name in ENGINES}
+        for v in list(versions)[:: 1 if r % 2 == 0 else -1]:
+            rounds[v].append(run_worker("timing", "--round", str(r), *common, package_dir=versions[v]))
+    summaries = {}
+    for v, package_dir in versions.items():
+        print(f"depth, memory ({v}) ...", file=sys.stderr, flush=True)
+        depth = {e: run_worker("depth", "--engine", e, *common, package_dir=package_dir) for e in ENGINES}
+        memory = {e: run_worker("memory", "--engine", e, *common, package_dir=package_dir) for e in ENGINES}
+        summaries[v] = summarize(rounds[v], depth, memory, dict(meta))
     meta["machine"]["load at end"] = machine()["load"]
     meta["seconds"] = round(time.perf_counter() - started, 1)
-    summary = summarize(rounds, depth, memory, meta)
+    summary = summaries["now"] | meta
     print(report(summary))
+    if args.baseline:
+        print(f"\n### Before ({args.baseline}) and after, measured in the same rounds\n")
+        print(before_after(summaries["before"], summary, rounds["before"], rounds["now"]))
     print(f"\n(total {meta['seconds']} s)")
     if args.json:
-        args.json.write_text(json.dumps({"summary": summary, "rounds": rounds}, indent=1) + "\n")
+        record: dict[str, Any] = {"summary": summary, "rounds": rounds["now"]}
+        if args.baseline:
+            record["baseline"] = {"ref": args.baseline, "summary": summaries["before"],
+                                  "rounds": rounds["before"]}  # fmt: skip
+        args.json.write_text(json.dumps(record, indent=1) + "\n")
     # The compiled batch path against batched PyTorch: its own script, run alone too (its smoke
     # test is in tests/test_compiled.py).
     if size_name != "smoke":

@@ -14,19 +14,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from microgradnn.engine import (
-    Value,
-    define_op,
-    dot,
-    grad,
-    hessian,
-    is_grad_enabled,
-    no_grad,
-    topological_order,
-    value_sum,
-)
+from microgradnn.engine import Value, dot, is_grad_enabled, no_grad, topological_order, value_sum
+from microgradnn.higher_order import grad, hessian
 from microgradnn.nn import MLP, Layer, Module, Neuron, load_model
 from microgradnn.optim import SGD, Adam, AdamW
+from microgradnn.user_ops import define_op
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time these load on first use
     from microgradnn.train import evaluate, fit, predict

@@ -28,10 +28,13 @@ __all__ = [
     "check_callable",
     "check_choice",
     "check_int",
+    "check_label",
     "check_real",
+    "check_signature",
     "describe",
     "is_array",
     "is_real",
+    "to_float",
 ]
 
 
@@ -305,3 +308,49 @@ def as_targets(
         else:
             out.append(_finite_number(t, name, f"{item} {i}"))
     return out
+
+
+# ---------------------------------------------------------------------- the engine's arguments
+def to_float(x: Any, where: str) -> float:
+    """A number for the engine (``Value(data)``, an operand, an exponent) as a float: any real
+    number, NaN and ±inf included (they follow IEEE-754), numpy scalars and 0-d arrays too."""
+    if type(x) is float:
+        return x
+    if isinstance(x, Real) and not _is_value(x):
+        try:
+            return float(x)
+        except OverflowError:
+            raise ValueError(f"{where}: {_shortened(x)} is too large for a float (max ≈ 1.8e308)") from None
+    if getattr(x, "ndim", None) == 0 and _array_kind(x) in "biuf":
+        return float(getattr(x, "item")())  # a numpy 0-d array  # noqa: B009
+    if _is_value(x):
+        raise TypeError(f"{where}: expected a number, got a Value; use v.data for its number or v.detach()")
+    got = f"{type(x).__name__}: {_shortened(x)}"
+    raise TypeError(f"{where}: expected a real number (int or float), got {got}")
+
+
+def _shortened(x: object) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else f"{text[:25]}…{text[-25:]} ({len(text)} characters)"
+
+
+def check_label(label: object, where: str) -> str:
+    """A node's label: a string (drawings and saved pages show it as text)."""
+    if not isinstance(label, str):
+        raise TypeError(f"{where} must be a string, got {describe(label)}; write label=str(...) to show it")
+    return str(label)
+
+
+def check_signature(where: str, f: Callable[..., Any], n: int) -> None:
+    """That ``f`` can be called with ``n`` positional arguments, one Value per input."""
+    import inspect  # here, not at the top: it is slow to import and only hessian needs it
+
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):  # builtins without a signature: find out by calling
+        return
+    try:
+        signature.bind(*range(n))
+    except TypeError:
+        raise TypeError(f"{where}: f{signature} cannot take {n} positional argument(s), one Value per "
+                        f"input; give as many inputs as f has parameters") from None

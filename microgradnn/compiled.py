@@ -48,7 +48,8 @@ from typing import Any, cast
 import numpy as np
 
 from microgradnn import ops
-from microgradnn.engine import Value, gc_paused, inputs_of
+from microgradnn.engine import Value, inputs_of
+from microgradnn.gc_control import gc_paused
 from microgradnn.ops import Operation
 
 __all__ = ["CompileError", "Compiled", "Group", "compile_step"]

@@ -20,21 +20,22 @@ the last digits even when the loss is 1e-14) and whose local gradients are the c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from numbers import Integral, Real
 from typing import Any, Union, cast
 
 from microgradnn.checks import as_list, as_targets, check_choice, check_real, describe
 from microgradnn.engine import Value, dot, make_node_of, value_sum
-from microgradnn.ops import bce_op, cross_entropy_op
-
-# An operation's name carrying its local-gradient rule, as the engine's own operations are
-# made; used for the fused per-sample nodes of the two cross-entropy losses.
+from microgradnn.ops import Operation, exp, sigmoid
 
 __all__ = [
     "LOSSES",
+    "bce_op",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "cross_entropy_op",
     "half_mse",
     "hinge",
     "l2_penalty",
@@ -44,6 +45,54 @@ __all__ = [
 ]
 
 Scalar = Union[Value, int, float]  # noqa: UP007 - runtime alias for Python 3.10
+
+
+# ---------------------------------------------------------------------- two rows of the table
+# The per-sample terms of the two cross-entropy losses, each ONE node: rows of the table of
+# operations (microgradnn.ops) made per target, written so that exp never sees a large positive
+# number. Binary cross-entropy on a logit z with target t ...
+def _bce(z: float, t: float) -> float:  # log(1 + e^z) − t·z
+    if z >= 0.0:
+        return ((1.0 - t) * z if t != 1.0 else 0.0) + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z)) - (t * z if t != 0.0 else 0.0)
+
+
+@lru_cache(maxsize=1024)
+def bce_op(t: float) -> Operation:
+    """log(1 + e^z) − t·z = −[t log σ(z) + (1 − t) log(1 − σ(z))];  ∂/∂z = σ(z) − t."""
+    return Operation("BCEWithLogits", lambda z: _bce(z, t), lambda out, z: sigmoid(z) - t,
+                     sympy=lambda sp, z: sp.log(1 + sp.exp(z)) - sp.Rational(repr(t)) * z,
+                     numpy=lambda z: _np_bce(z, t), family=bce_op, param=t)
+
+
+def _np_bce(z: Any, t: float) -> Any:
+    import numpy as np
+
+    return np.maximum(z, 0) - t * z + np.log1p(np.exp(-abs(z)))
+
+
+# ... and softmax cross-entropy on logits zs with a class index.
+def _softmax(zs: tuple) -> list:
+    m = max(getattr(z, "data", z) for z in zs)  # a constant shift: changes neither value nor slope
+    e = [exp(z - m) for z in zs]
+    total = sum(e[1:], e[0])
+    return [x / total for x in e]
+
+
+def _cross_entropy(zs: tuple, target: int) -> float:  # −log softmax(zs)[target]
+    top = max(range(len(zs)), key=zs.__getitem__)
+    rest = math.fsum(math.exp(z - zs[top]) for j, z in enumerate(zs) if j != top)
+    return (zs[top] - zs[target]) + math.log1p(rest)  # log Σ e^(z − max) = log1p(Σ the others)
+
+
+@lru_cache(maxsize=1024)
+def cross_entropy_op(target: int) -> Operation:
+    """−log softmax(zs)[target];  ∂/∂zⱼ = softmax(zs)ⱼ − [j = target]."""
+    k = int(target)
+    return Operation("CrossEntropy", lambda zs: _cross_entropy(zs, k),
+                     lambda out, zs: (tuple(p - (j == k) for j, p in enumerate(_softmax(zs))),),
+                     arity=None, sympy=lambda sp, zs: sp.log(sp.Add(*map(sp.exp, zs))) - zs[k],
+                     family=cross_entropy_op, param=k)
 
 
 def _reduce(terms: list[Value], reduction: str, scale: float, what: str) -> Value:

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Generic, Union, cast
 from microgradnn import modelfile
 from microgradnn._seeding import random_source
 from microgradnn.checks import check_int
-from microgradnn.engine import Number, Value, gc_paused, make_node, no_grad
+from microgradnn.engine import Number, Value, make_node, no_grad
+from microgradnn.gc_control import gc_paused
 from microgradnn.modelfile import ModelFileError
 from microgradnn.ops import DOT, OPS
 

@@ -1,21 +1,23 @@
-"""The table of operations: every operation of the engine, each written once, in one place.
+"""The table of operations: what every operation computes and its local derivative, written once.
 
-Read it top to bottom. Each row is an :class:`Operation`:
+Read the table (at the bottom) top to bottom, as you read micrograd's engine: each row is an
+:class:`Operation` with
 
-* ``forward``: its value, on floats. Where the operation is undefined (``log`` of a negative
-  number) it raises a clear error that names the operation and the number.
-* ``grads(out, *inputs)``: its *local gradients* ∂out/∂input: the derivative itself for one
-  input, a pair for two, one tuple per group for the fused rows (sum, dot). The rule uses
-  arithmetic and the functions below (``exp``, ``log``, ``sigmoid``, ...), which work on floats,
-  Values and numpy arrays, so the same line serves ``backward()`` (floats),
-  ``grad(create_graph=True)`` (Values: higher derivatives come free) and the compiled path.
-* ``numpy`` (and ``numpy_grads``): the forms for numpy arrays, where they differ.
-* ``sympy``: the same function in sympy, the independent oracle of the tests.
-* ``methods``: the Value methods and operators the row provides.
+* ``forward(*inputs)``: its value, on floats. Where the operation is undefined (``log`` of a
+  negative number) it raises a clear error naming the operation and the number.
+* ``grads(out, *inputs)``: its *local gradients* ∂out/∂input, given the output ``out``: the
+  derivative itself for one input, a pair for two, one tuple per group for the fused rows
+  (sum, dot). Each rule is ONE line of arithmetic and the functions ``exp log tanh sigmoid``
+  below, which accept floats, Values and numpy arrays, so the same line serves ``backward()``
+  (floats), ``grad(create_graph=True)`` (Values: higher derivatives come free) and the
+  compiled batches (arrays).
+* ``sympy``: the same function in sympy, the independent oracle of the tests; ``numpy`` (and
+  ``numpy_grads``) where arrays need another form than the rule.
+* ``methods``: the Value methods that reach the row (``Value.__mul__`` calls ``MUL``).
 
-Adding an operation is one row here, or :func:`microgradnn.engine.define_op` from your own code;
-the engine, the drawings, the ``graph`` command, ``microgradnn.testing``, ``nn``'s activations
-and the compiled path all read the rows. Imports nothing outside the standard library.
+The engine (:mod:`microgradnn.engine`) builds nodes from the rows; the drawings, the ``graph``
+command, ``microgradnn.testing``, ``nn``'s activations and the compiled path read them. Your own
+operation is one more row: :func:`microgradnn.define_op`. Only the standard library is imported.
 """
 
 from __future__ import annotations
@@ -26,45 +28,39 @@ from functools import lru_cache
 from operator import add, mul, neg, sub
 from typing import Any
 
-__all__ = [
-    "OPS", "Operation", "bce_op", "cross_entropy_op", "exp", "leaky_relu_op", "log", "power_op", "sigmoid",
-    "tanh",
-]  # fmt: skip
+__all__ = ["OPS", "Operation", "exp", "leaky_relu_op", "log", "power_op", "sigmoid", "tanh"]
 
 Rule = Callable[..., Any]
 
 
 class Operation(str):
-    """One row. Being a ``str`` (its name), ``node._op`` equals what micrograd code expects
-    ('+', '*', '**2', 'ReLU', ...) while carrying the row with it."""
+    """One row of the table. It is a ``str`` (its name), so ``node._op`` compares equal to what
+    micrograd code expects (``'+'``, ``'*'``, ``'**2'``, ``'ReLU'``) while carrying its row."""
 
     forward: Rule
     grads: Rule
-    arity: int | None  # None: any number of inputs, given as `groups` tuples
+    arity: int | None  # None: any number of inputs, given to the rules as `groups` tuples
     groups: int
     methods: tuple[str, ...]
     numpy: Rule | None
     numpy_grads: Rule | None
     sympy: Rule | None
-    number_operand: bool  # a number may stand for one input (x + 2, 2 ** x)
-    param: float | None  # the number of a family's row: p of **p, α of leaky_relu, a target
     activation: bool  # nn may apply it to a neuron's w·x + b
-    base: Operation | None  # `x ∘ c` with the number c kept in the node: the row of ∘ ...
-    number_first: bool  # ... and whether c is its left operand (2 - x)
-    _variants: dict[bool, Operation]
+    family: Callable[[float], Operation] | None  # the rows made per number: power_op(p), ...
+    param: float | None  # ... and that number (p of x ** p, α of leaky_relu, a loss's target)
 
     def __new__(
         cls, name: str, forward: Rule | None, grads: Rule | None = None, *, arity: int | None = 1,
         groups: int = 1, methods: tuple[str, ...] = (), numpy: Rule | None = None,
-        numpy_grads: Rule | None = None, sympy: Rule | None = None, number_operand: bool = False,
-        param: float | None = None, activation: bool = False,
+        numpy_grads: Rule | None = None, sympy: Rule | None = None, activation: bool = False,
+        family: Callable[[float], Operation] | None = None, param: float | None = None,
     ) -> Operation:  # fmt: skip
         if grads is None:  # microgradnn 0.1's Operation(name, local_grads): nodes via make_node only
             forward, grads = _no_forward(name), forward
         op = super().__new__(cls, name)
         op.forward, op.grads, op.arity, op.groups, op.methods = forward, grads, arity, groups, methods  # type: ignore[assignment]
-        op.numpy, op.numpy_grads, op.sympy, op.number_operand = numpy, numpy_grads, sympy, number_operand
-        op.param, op.activation, op.base, op.number_first, op._variants = param, activation, None, False, {}
+        op.numpy, op.numpy_grads, op.sympy, op.activation = numpy, numpy_grads, sympy, activation
+        op.family, op.param = family, param
         return op
 
     @property
@@ -80,14 +76,7 @@ class Operation(str):
         k = len(inputs) // self.groups
         return tuple(inputs[i * k : (i + 1) * k] for i in range(self.groups))
 
-    def with_number(self, first: bool) -> Operation:
-        """This row with one operand a number that the node keeps instead of a leaf (``x + 2``)."""
-        if first not in self._variants:
-            variant = self._variants[first] = Operation(self.name, self.forward, self.grads)
-            variant.base, variant.number_first = self, first
-        return self._variants[first]
-
-    # Rows are singletons: copying a graph shares them; pickling finds them again.
+    # A row is one object: copies of a graph share it, and unpickling finds it again.
     def __copy__(self) -> Operation:
         return self
 
@@ -95,9 +84,9 @@ class Operation(str):
         return self
 
     def __reduce__(self) -> tuple:
-        if self.base is not None:
-            return (Operation.with_number, (self.base, self.number_first))
-        return (_find, (str(self), self.param))
+        if self.family is not None:
+            return (self.family, (self.param,))
+        return (_named, (str(self),))
 
 
 def _no_forward(name: str) -> Rule:
@@ -107,7 +96,7 @@ def _no_forward(name: str) -> Rule:
     return forward
 
 
-#: Every operation by name (the families by their family name: "**p", "leaky_relu").
+#: Every row by name (each family by one of its rows: "**p", "leaky_relu").
 OPS: dict[str, Operation] = {}
 
 
@@ -116,18 +105,13 @@ def _row(op: Operation) -> Operation:
     return op
 
 
-def _find(name: str, param: float | None) -> Operation:
-    if param is None:
-        return OPS[name]
-    if name.startswith("**"):
-        return power_op(param)
-    if name.startswith("LeakyReLU"):
-        return leaky_relu_op(param)
-    return {"BCEWithLogits": bce_op, "CrossEntropy": cross_entropy_op}[name](param)
+def _named(name: str) -> Operation:  # how an unpickled graph finds its rows
+    return OPS[name]
 
 
 # ---------------------------------------------------------------------- functions for the rules
-# Each works on a float, a Value (its method) or a numpy array (numpy's function).
+# Each works on a float, a Value (its own method) or a numpy array (numpy's function): that is
+# what lets one rule serve backward, higher-order grad and the compiled path.
 def exp(x: Any) -> Any:
     return math.exp(x) if isinstance(x, (float, int)) else x.exp() if hasattr(x, "exp") else _np(x).exp(x)
 
@@ -151,7 +135,7 @@ def sigmoid(x: Any) -> Any:
 
 
 def _np(x: Any) -> Any:
-    """numpy, for an array in hand (already loaded then); anything else is refused, unimported."""
+    """numpy, for an array in hand (so already loaded); anything else is refused, unimported."""
     if not hasattr(x, "__array_ufunc__"):
         raise TypeError(f"expected a number, a Value or a numpy array, got {type(x).__name__}")
     import numpy
@@ -159,6 +143,7 @@ def _np(x: Any) -> Any:
     return numpy
 
 
+# ---------------------------------------------------------------------- forwards with clear errors
 def _sigmoid(x: float) -> float:
     # exp never sees a large positive number: no overflow, and sigmoid(±1000) is exactly 1 or 0
     if x >= 0.0:
@@ -207,7 +192,7 @@ def _power_positive_base(a: float, b: float) -> float:
 
 def _inf_power(a: Any, q: float) -> Any:
     """a ** q inside a rule: where the derivative is infinite (√x at 0), IEEE ±inf instead of
-    Python's exception (a Value there gives a constant Value(±inf): nothing more to trace)."""
+    Python's exception (for a Value, a constant Value(±inf): nothing more to differentiate)."""
     try:
         return a**q
     except (ZeroDivisionError, OverflowError):
@@ -216,47 +201,52 @@ def _inf_power(a: Any, q: float) -> Any:
         return limit if isinstance(a, float) else type(a)(limit)
 
 
+def _relu(a: float) -> float:
+    return a if a > 0.0 else (0.0 if a == a else a)  # NaN stays NaN
+
+
 # ---------------------------------------------------------------------- the table
-#     name     forward      local gradients: rule(out, *inputs)
-ADD = _row(Operation("+", add, lambda out, a, b: (1.0, 1.0), arity=2, number_operand=True,
+# At a kink (relu, abs at 0) the derivative is taken as 0 (leaky_relu: α), as micrograd and PyTorch do.
+#    name           forward                  local gradients ∂out/∂input, given out
+ADD = _row(Operation("+", add, lambda out, a, b: (1.0, 1.0), arity=2,
                      methods=("__add__", "__radd__"), sympy=lambda sp, a, b: a + b))
-SUB = _row(Operation("-", sub, lambda out, a, b: (1.0, -1.0), arity=2, number_operand=True,
+SUB = _row(Operation("-", sub, lambda out, a, b: (1.0, -1.0), arity=2,
                      methods=("__sub__", "__rsub__"), sympy=lambda sp, a, b: a - b))
-MUL = _row(Operation("*", mul, lambda out, a, b: (b, a), arity=2, number_operand=True,
+MUL = _row(Operation("*", mul, lambda out, a, b: (b, a), arity=2,
                      methods=("__mul__", "__rmul__"), sympy=lambda sp, a, b: a * b))
-DIV = _row(Operation("/", _divide, lambda out, a, b: (1.0 / b, -out / b), arity=2, number_operand=True,
-                     methods=("__truediv__", "__rtruediv__"), numpy=lambda a, b: a / b,
-                     sympy=lambda sp, a, b: a / b))
-NEG = _row(Operation("neg", neg, lambda out, a: -1.0, methods=("__neg__",), sympy=lambda sp, a: -a))
-# a ** b with a Value exponent, and c ** x for a number c: ∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a
+DIV = _row(Operation("/", _divide, lambda out, a, b: (1.0 / b, -out / b), arity=2,
+                     methods=("__truediv__", "__rtruediv__"), sympy=lambda sp, a, b: a / b,
+                     numpy=lambda a, b: a / b))
+NEG = _row(Operation("neg", neg, lambda out, a: -1.0,
+                     methods=("__neg__",), sympy=lambda sp, a: -a))
+# a ** b with a Value exponent (and c ** x): ∂/∂a = b·a^(b−1), ∂/∂b = a^b·ln a
 POW = _row(Operation("**", _power_positive_base, lambda out, a, b: (b * _inf_power(a, b - 1.0), out * log(a)),
-                     arity=2, number_operand=True, methods=("__rpow__",), numpy=lambda a, b: a**b,
-                     sympy=lambda sp, a, b: a**b))
-EXP = _row(Operation("exp", _exp, lambda out, a: out, methods=("exp",), numpy=exp,
-                     sympy=lambda sp, a: sp.exp(a)))
-LOG = _row(Operation("log", _log, lambda out, a: 1.0 / a, methods=("log",), numpy=log,
-                     sympy=lambda sp, a: sp.log(a)))
-TANH = _row(Operation("tanh", math.tanh, lambda out, a: 1.0 - out * out, methods=("tanh",), numpy=tanh,
-                      activation=True, sympy=lambda sp, a: sp.tanh(a)))
-SIGMOID = _row(Operation("sigmoid", _sigmoid, lambda out, a: out * (1.0 - out), methods=("sigmoid",),
-                         numpy=sigmoid, activation=True, sympy=lambda sp, a: 1 / (1 + sp.exp(-a))))
-# The kinks take the derivative 0 (leaky_relu: α) at 0, as micrograd and PyTorch do.
-RELU = _row(Operation("ReLU", lambda a: a if a > 0.0 else (0.0 if a == a else a),
-                      lambda out, a: 1.0 if a > 0.0 else 0.0, methods=("relu",), activation=True,
-                      numpy=lambda a: a * (a > 0), numpy_grads=lambda out, a: (a > 0) * 1.0,
-                      sympy=lambda sp, a: sp.Piecewise((a, a > 0), (0, True))))
+                     arity=2, methods=("__rpow__",), sympy=lambda sp, a, b: a**b,
+                     numpy=lambda a, b: a**b))
+EXP = _row(Operation("exp", _exp, lambda out, a: out,
+                     methods=("exp",), sympy=lambda sp, a: sp.exp(a), numpy=exp))
+LOG = _row(Operation("log", _log, lambda out, a: 1.0 / a,
+                     methods=("log",), sympy=lambda sp, a: sp.log(a), numpy=log))
+TANH = _row(Operation("tanh", math.tanh, lambda out, a: 1.0 - out * out,
+                      methods=("tanh",), sympy=lambda sp, a: sp.tanh(a), numpy=tanh, activation=True))
+SIGMOID = _row(Operation("sigmoid", _sigmoid, lambda out, a: out * (1.0 - out),
+                         methods=("sigmoid",), sympy=lambda sp, a: 1 / (1 + sp.exp(-a)), numpy=sigmoid,
+                         activation=True))
+RELU = _row(Operation("ReLU", _relu, lambda out, a: 1.0 if a > 0.0 else 0.0,
+                      methods=("relu",), sympy=lambda sp, a: sp.Piecewise((a, a > 0), (0, True)),
+                      numpy=lambda a: a * (a > 0), numpy_grads=lambda out, a: (a > 0) * 1.0, activation=True))
 ABS = _row(Operation("abs", abs, lambda out, a: 1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0,
-                     methods=("__abs__", "abs"), numpy=abs, numpy_grads=lambda out, a: _np(a).sign(a),
-                     sympy=lambda sp, a: sp.Piecewise((a, a > 0), (-a, True))))
-# Fused rows: one node for a whole sum or dot product (a neuron's w·x is ONE node, not 2n). Their
-# inputs come as `groups` tuples (sum: xs; dot: xs and ys) and the node's inputs are them joined.
-SUM = _row(Operation("sum", lambda xs: sum(xs), lambda out, xs: ((1.0,) * len(xs),), arity=None,
-                     sympy=lambda sp, xs: sp.Add(*xs)))
-DOT = _row(Operation("dot", lambda xs, ys: sum(map(mul, xs, ys)), lambda out, xs, ys: (ys, xs), arity=None,
-                     groups=2, sympy=lambda sp, xs, ys: sp.Add(*map(mul, xs, ys))))
+                     methods=("__abs__", "abs"), sympy=lambda sp, a: sp.Piecewise((a, a > 0), (-a, True)),
+                     numpy=abs, numpy_grads=lambda out, a: _np(a).sign(a)))
+# Fused rows: a whole sum or dot product as ONE node (a neuron's w·x is one node, not 2n). The
+# rules take their inputs as groups (sum: xs; dot: xs and ys); the node's inputs are them joined.
+SUM = _row(Operation("sum", lambda xs: sum(xs), lambda out, xs: ((1.0,) * len(xs),),
+                     arity=None, sympy=lambda sp, xs: sp.Add(*xs)))
+DOT = _row(Operation("dot", lambda xs, ys: sum(map(mul, xs, ys)), lambda out, xs, ys: (ys, xs),
+                     arity=None, groups=2, sympy=lambda sp, xs, ys: sp.Add(*map(mul, xs, ys))))
 
 
-# Families: one row per number, made when first used.
+# Families: one row per number, made on first use.
 @lru_cache(maxsize=256)
 def power_op(p: float) -> Operation:
     """x ** p for a number p;  ∂/∂x = p·x^(p−1) (0 for p = 0, even at x = 0)."""
@@ -273,8 +263,8 @@ def power_op(p: float) -> Operation:
     # x^(p−1) for p = 2 is x itself: the common square skips the guarded power
     grads = ((lambda out, a: 0.0) if p == 0.0 else (lambda out, a: p * a) if p == 2.0
              else (lambda out, a: p * _inf_power(a, p - 1.0)))  # fmt: skip
-    return Operation(f"**{int(p) if whole else p}", forward, grads, param=p, numpy=lambda a: a**p,
-                     sympy=lambda sp, a: a ** sp.Rational(repr(p)))
+    return Operation(f"**{int(p) if whole else p}", forward, grads, numpy=lambda a: a**p,
+                     sympy=lambda sp, a: a ** sp.Rational(repr(p)), family=power_op, param=p)
 
 
 @lru_cache(maxsize=256)
@@ -282,49 +272,10 @@ def leaky_relu_op(alpha: float) -> Operation:
     """x if x > 0 else α·x;  ∂/∂x = 1 if x > 0 else α."""
     return Operation("LeakyReLU" if alpha == 0.01 else f"LeakyReLU({alpha:g})",
                      lambda a: a if a > 0.0 else alpha * a, lambda out, a: 1.0 if a > 0.0 else alpha,
-                     param=alpha, activation=True, numpy=lambda a: _np(a).where(a > 0, a, alpha * a),
+                     sympy=lambda sp, a: sp.Piecewise((a, a > 0), (sp.Rational(repr(alpha)) * a, True)),
+                     numpy=lambda a: _np(a).where(a > 0, a, alpha * a),
                      numpy_grads=lambda out, a: _np(a).where(a > 0, 1.0, alpha),
-                     sympy=lambda sp, a: sp.Piecewise((a, a > 0), (sp.Rational(repr(alpha)) * a, True)))
-
-
-# Two per-sample losses as one node each (microgradnn.losses makes them), written so that exp
-# never sees a large positive number: cross-entropy on a logit z with target t ...
-def _bce(z: float, t: float) -> float:  # log(1 + e^z) − t·z
-    if z >= 0.0:
-        return ((1.0 - t) * z if t != 1.0 else 0.0) + math.log1p(math.exp(-z))
-    return math.log1p(math.exp(z)) - (t * z if t != 0.0 else 0.0)
-
-
-@lru_cache(maxsize=1024)
-def bce_op(t: float) -> Operation:
-    """log(1 + e^z) − t·z = −[t log σ(z) + (1 − t) log(1 − σ(z))];  ∂/∂z = σ(z) − t."""
-    return Operation("BCEWithLogits", lambda z: _bce(z, t), lambda out, z: sigmoid(z) - t, param=t,
-                     numpy=lambda z: _np(z).maximum(z, 0) - t * z + _np(z).log1p(_np(z).exp(-abs(z))),
-                     sympy=lambda sp, z: sp.log(1 + sp.exp(z)) - sp.Rational(repr(t)) * z)
-
-
-# ... and softmax cross-entropy on logits zs with a class index.
-def _softmax(zs: tuple) -> list:
-    m = max(getattr(z, "data", z) for z in zs)  # a constant shift: changes neither value nor slope
-    e = [exp(z - m) for z in zs]
-    total = sum(e[1:], e[0])
-    return [x / total for x in e]
-
-
-def _cross_entropy(zs: tuple, target: int) -> float:  # −log softmax(zs)[target]
-    top = max(range(len(zs)), key=zs.__getitem__)
-    rest = math.fsum(math.exp(z - zs[top]) for j, z in enumerate(zs) if j != top)
-    return (zs[top] - zs[target]) + math.log1p(rest)  # log Σ e^(z − max) = log1p(Σ the others)
-
-
-@lru_cache(maxsize=1024)
-def cross_entropy_op(target: int) -> Operation:
-    """−log softmax(zs)[target];  ∂/∂zⱼ = softmax(zs)ⱼ − [j = target]."""
-    target = int(target)
-    return Operation("CrossEntropy", lambda zs: _cross_entropy(zs, target),
-                     lambda out, zs: (tuple(p - (j == target) for j, p in enumerate(_softmax(zs))),),
-                     arity=None, param=float(target),
-                     sympy=lambda sp, zs: sp.log(sp.Add(*map(sp.exp, zs))) - zs[target])
+                     activation=True, family=leaky_relu_op, param=alpha)
 
 
 OPS["**p"], OPS["leaky_relu"] = power_op(2.0), leaky_relu_op(0.01)

@@ -36,7 +36,8 @@ from microgradnn.checks import (
     describe,
     is_real,
 )
-from microgradnn.engine import Value, dot, gc_paused, no_grad
+from microgradnn.engine import Value, dot, no_grad
+from microgradnn.gc_control import gc_paused
 from microgradnn.losses import LOSSES, check_labels
 from microgradnn.optim import SGD, Adam, AdamW, LearningRate, Optimizer
 from microgradnn.recording import DEFAULT_RESOLUTION, BoundaryFrame, BoundaryRecorder

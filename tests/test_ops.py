@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from microgradnn import Value, grad, ops
 from microgradnn.engine import make_node_of
+from microgradnn.losses import bce_op, cross_entropy_op
 
 # (row, the domain its inputs are drawn from); families at a few of their parameters
 ROWS = [
@@ -25,7 +26,7 @@ ROWS = [
     (ops.SIGMOID, (-8, 8)), (ops.RELU, (-5, 5)), (ops.ABS, (-5, 5)),
     (ops.power_op(2.0), (-4, 4)), (ops.power_op(3.0), (-3, 3)), (ops.power_op(-1.0), (0.2, 4)),
     (ops.power_op(0.5), (0.05, 9)), (ops.power_op(0.0), (-4, 4)), (ops.leaky_relu_op(0.01), (-5, 5)),
-    (ops.leaky_relu_op(0.2), (-5, 5)), (ops.bce_op(1.0), (-6, 6)), (ops.bce_op(0.25), (-6, 6)),
+    (ops.leaky_relu_op(0.2), (-5, 5)), (bce_op(1.0), (-6, 6)), (bce_op(0.25), (-6, 6)),
 ]  # fmt: skip
 KINKED = {"ReLU", "abs"}
 
@@ -84,7 +85,7 @@ def test_a_row_agrees_with_its_sympy_form(row, domain, data) -> None:  # noqa: A
 def test_the_fused_rows_agree_with_sympy(zs: list[float], data) -> None:  # noqa: ANN001
     ys = [data.draw(st.floats(-4, 4, allow_nan=False)) for _ in zs]
     target = data.draw(st.integers(0, len(zs) - 1))
-    for row, groups in ((ops.SUM, (zs,)), (ops.DOT, (zs, ys)), (ops.cross_entropy_op(target), (zs,))):
+    for row, groups in ((ops.SUM, (zs,)), (ops.DOT, (zs, ys)), (cross_entropy_op(target), (zs,))):
         symbols = [sympy.symbols(f"g{k}_0:{len(g)}", real=True) for k, g in enumerate(groups)]
         exact = row.sympy(sympy, *symbols)
         flat = [s for group in symbols for s in group]
