@@ -31,6 +31,7 @@ __all__ = [
     "check_label",
     "check_real",
     "check_signature",
+    "check_values",
     "describe",
     "is_array",
     "is_real",
@@ -316,6 +317,8 @@ def to_float(x: Any, where: str) -> float:
     number, NaN and ±inf included (they follow IEEE-754), numpy scalars and 0-d arrays too."""
     if type(x) is float:
         return x
+    if type(x) is int and -_FLOAT_INT <= x <= _FLOAT_INT:
+        return float(x)
     if isinstance(x, Real) and not _is_value(x):
         try:
             return float(x)
@@ -339,6 +342,17 @@ def check_label(label: object, where: str) -> str:
     if not isinstance(label, str):
         raise TypeError(f"{where} must be a string, got {describe(label)}; write label=str(...) to show it")
     return str(label)
+
+
+def check_values(where: str, items: object) -> list[Any]:
+    """A sequence of Values (the engine's nodes, recognised by their attributes) as a list."""
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise TypeError(f"{where}: expected a Value or a sequence of Values, got {type(items).__name__}")
+    values = list(items)
+    for i, v in enumerate(values):
+        if not _is_value(v):
+            raise TypeError(f"{where}: item {i} must be a Value, got {type(v).__name__}")
+    return values
 
 
 def check_signature(where: str, f: Callable[..., Any], n: int) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Union
 
-from microgradnn.checks import check_label, to_float
+from microgradnn.checks import check_label, check_values, to_float
 from microgradnn.ops import (
     ABS,
     ADD,
@@ -78,7 +78,7 @@ class Value:
         self.grad = 0.0
         self._op = _op
         self.label = label if type(label) is str else check_label(label, "Value(label)")
-        self._prev = _checked_children(_children)
+        self._prev = () if _children == () else _checked_children(_children)
         self._local = ()  # built by hand: no local gradients, as in micrograd (set them to take part)
 
     # Each operator applies a row of the table; a number operand becomes a leaf Value.
@@ -203,8 +203,10 @@ class Value:
                 node.grad = 0.0
         self.grad += 1.0
         for node in reversed(order):
-            if node.grad != 0.0:  # nothing to hand on: half a network sits behind ReLUs that are off
-                node._backward()
+            g = node.grad
+            if g != 0.0:  # nothing to hand on: half a network sits behind ReLUs that are off
+                for child, local in zip(node._prev, node._local):  # node._backward(), inlined
+                    child.grad += local * g
 
     def _backward(self) -> None:
         """One step of the chain rule for this node alone (the lecture calls it by hand)."""
@@ -238,15 +240,20 @@ def _number(x: Operand) -> float:
 
 # ---------------------------------------------------------------------- 2. building a node
 _DOMAIN_ERRORS = (ArithmeticError, ValueError)  # what a row's forward raises outside its domain
+_new = object.__new__
 
 
-def make_node(data: float, inputs: Sequence[Value], op: Operation, local_grads: Sequence[Any]) -> Value:
+def make_node(data: float, inputs: Sequence[Value], op: str, local_grads: Sequence[Any]) -> Value:
     """The one place a node is made: ``data`` computed by ``op`` from ``inputs``, with the local
     gradient ∂node/∂input of each input in ``local_grads``. Under `no_grad`, a bare leaf."""
-    node = object.__new__(Value)  # not Value(...): data and inputs are already known to be right
-    node.data, node.grad, node.label = data, 0.0, ""
+    node = _new(Value)  # not Value(...): data and inputs are already known to be right
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
     if _grad_enabled:
-        node._op, node._prev, node._local = op, tuple(inputs), tuple(local_grads)
+        node._op = op
+        node._prev = tuple(inputs)
+        node._local = tuple(local_grads)
     else:
         node._op, node._prev, node._local = "", (), ()
     return node
@@ -263,13 +270,18 @@ def _unary(op: Operation, x: Value) -> Value:
 
 def _binary(op: Operation, x: Operand, y: Operand) -> Value:
     """``x ∘ y``; a number on either side becomes a leaf, as in micrograd."""
-    x = x if isinstance(x, Value) else Value(to_float(x, f"operand {op} Value"))
-    y = y if isinstance(y, Value) else Value(to_float(y, f"Value {op} operand"))
+    x = x if isinstance(x, Value) else _leaf(x, "operand {} Value", op)
+    y = y if isinstance(y, Value) else _leaf(y, "Value {} operand", op)
     try:
         out = op.forward(x.data, y.data)
     except _DOMAIN_ERRORS as e:
         raise _domain_error(e, x, y) from None
     return make_node(out, (x, y), op, op.grads(out, x.data, y.data))
+
+
+def _leaf(number: Any, where: str, op: Operation) -> Value:
+    """A number operand as a leaf Value; ``where`` names it in the error if it is no number."""
+    return make_node(number if type(number) is float else to_float(number, where.format(op)), (), "", ())
 
 
 def make_node_of(op: Operation, inputs: tuple[Value, ...]) -> Value:
@@ -324,33 +336,30 @@ def dot(xs: Iterable[Operand], ys: Iterable[Operand]) -> Value:
 # ---------------------------------------------------------------------- 3. topological order
 def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     """Every node the root(s) depend on, each after its inputs; ``reversed(...)`` is the order
-    backward visits. Depth first, with a stack instead of recursion, so any depth works."""
-    stack = [roots] if isinstance(roots, Value) else _only_values(roots)[::-1]
+    backward visits.
+
+    micrograd's recursive ``build_topo``, with a stack in place of the recursion, so any depth
+    works: each entry of the stack is a node and an iterator over the inputs it has still to
+    visit. A node goes into the order once all its inputs are there.
+    """
     order: list[Value] = []
     visited: set[Value] = set()
-    while stack:
-        node = stack.pop()
-        if node is _EMIT:  # the node under this mark has all its inputs in the order now
-            order.append(stack.pop())
-        elif node not in visited:
-            visited.add(node)
-            stack.append(node)
-            stack.append(_EMIT)
-            stack.extend(reversed(node._prev))  # the first input comes out first, as in micrograd
+    for root in [roots] if isinstance(roots, Value) else check_values("topological_order(roots)", roots):
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(root._prev))]
+        while stack:
+            node, inputs = stack[-1]
+            for child in inputs:
+                if child not in visited:  # visit it (and its inputs) before going on
+                    visited.add(child)
+                    stack.append((child, iter(child._prev)))
+                    break
+            else:  # every input is in the order: now the node itself
+                stack.pop()
+                order.append(node)
     return order
-
-
-_EMIT: Any = object()
-
-
-def _only_values(items: Any) -> list[Value]:
-    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
-        raise TypeError(f"topological_order(roots): expected a Value or Values, got {type(items).__name__}")
-    values = list(items)
-    for i, v in enumerate(values):
-        if not isinstance(v, Value):
-            raise TypeError(f"topological_order(roots): item {i} must be a Value, got {type(v).__name__}")
-    return values
 
 
 # ---------------------------------------------------------------------- 4. no_grad

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from microgradnn.checks import check_signature, describe, to_float
+from microgradnn.checks import check_signature, check_values, describe, to_float
 from microgradnn.engine import Number, Value, topological_order
 from microgradnn.ops import Operation
 
@@ -27,7 +27,7 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     """
     if not isinstance(output, Value):
         raise TypeError(f"grad(output): expected a Value, got {type(output).__name__}")
-    wanted = [inputs] if isinstance(inputs, Value) else _only_values(inputs, "grad(inputs)")
+    wanted = [inputs] if isinstance(inputs, Value) else check_values("grad(inputs)", inputs)
     # 1. Seed ∂output/∂output = 1; 2. walk back in topological order; 3. sum over paths.
     grads: dict[Value, Any] = {output: 1.0}
     for node in reversed(topological_order(output)):
@@ -53,16 +53,6 @@ def _local_values(node: Value) -> tuple:
         return sum(row.grads(node, *row.grouped(inputs)), ())
     local = row.grads(node, *inputs)
     return local if row.arity == 2 else (local,)
-
-
-def _only_values(items: Any, where: str) -> list[Value]:
-    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
-        raise TypeError(f"{where}: expected a Value or a sequence of Values, got {type(items).__name__}")
-    values = list(items)
-    for i, v in enumerate(values):
-        if not isinstance(v, Value):
-            raise TypeError(f"{where}: item {i} must be a Value, got {type(v).__name__}")
-    return values
 
 
 def hessian(f: Callable[..., Value], inputs: Sequence[Number | Value]) -> list[list[float]]:
