@@ -137,7 +137,7 @@ def _parse_module(module: object, what: str) -> tuple[list[torch.nn.Linear], Spe
         if name is None:
             if isinstance(layer, torch.nn.LeakyReLU):
                 kind += f"(negative_slope={layer.negative_slope!r})"
-            raise ValueError(f"{what}: layer {i} is {kind}, which an MLP cannot compute; supported: {_SUPPORTED}")
+            raise ValueError(f"{what}: layer {i} is {kind}, not one an MLP computes (it has: {_SUPPORTED})")
         if last_kind != "linear":
             problem = "comes before any Linear" if not linears else "follows another activation"
             raise ValueError(f"{what}: layer {i} ({kind}) {problem}; an MLP has one activation per Linear")
