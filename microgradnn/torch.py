@@ -67,6 +67,14 @@ Spec = list[tuple[int, int, str]]
 
 def _layers_of(model: object, what: str) -> list[list[Neuron]]:
     """The model's neurons layer by layer; anything but a microgradnn model is refused."""
+    for base in (MLP, Layer, Neuron):
+        # A subclass computing something else (a skip connection, say) would be copied as
+        # if it were the plain stack of layers: refused rather than silently changed.
+        if isinstance(model, base) and type(model).__call__ is not base.__call__:
+            raise TypeError(
+                f"{what}: {type(model).__name__} overrides {base.__name__}.__call__, so its layers "
+                "alone need not compute what it does"
+            )
     if isinstance(model, MLP):
         return [layer.neurons for layer in model.layers]
     if isinstance(model, Layer):

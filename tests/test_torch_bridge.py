@@ -171,6 +171,26 @@ def test_report_the_largest_differences_seen() -> None:
     print("max |Δ| torch vs microgradnn:", MEASURED)
 
 
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_a_digits_sized_network_agrees_too(activation: str) -> None:
+    """MLP(64, [32, 32, 10]), 64 samples, cross-entropy: 64-term dot products, larger outputs."""
+    rng = random.Random(8)
+    model = MLP(64, [32, 32, 10], activation=activation, seed=8)
+    for p in model.parameters():
+        p.data = rng.uniform(-1.0, 1.0)
+    X = [[rng.uniform(-3.0, 3.0) for _ in range(64)] for _ in range(64)]
+    labels = [rng.randrange(10) for _ in X]
+    net = to_torch(model)
+    out = net(torch.tensor(X, dtype=torch.float64))
+    torch.nn.functional.cross_entropy(out, torch.tensor(labels)).backward()
+    ys = model.forward_batch(X)
+    cross_entropy(ys, labels).backward()
+    assert all(close(b, a.data) for y, o in zip(ys, out.tolist()) for a, b in zip(y, o))
+    grads = torch_in_model_order(net, "grad")
+    assert all(close(g, p.grad) for p, g in zip(model.parameters(), grads))
+    assert sum(abs(g) for g in grads) > 0  # a dead network would agree trivially
+
+
 @pytest.mark.parametrize("activation", KINKED)
 def test_the_kinks_take_the_same_derivative(activation: str) -> None:
     """At exactly 0 both take ReLU's derivative as 0 and leaky ReLU's as its slope."""
@@ -344,6 +364,15 @@ def test_to_torch_refuses_bad_arguments() -> None:
         with pytest.raises(kind, match=message) as error:
             call()
         assert "\n" not in str(error.value)
+
+
+def test_a_model_computing_something_else_is_refused() -> None:
+    class Residual(MLP):
+        def __call__(self, x):  # a skip connection no Sequential of the layers computes
+            return super().__call__(x) + x[0]
+
+    with pytest.raises(TypeError, match=r"to_torch\(model\): Residual overrides MLP.__call__"):
+        to_torch(Residual(2, [2, 1], seed=0))
 
 
 def test_a_layer_mixing_activations_is_refused() -> None:
