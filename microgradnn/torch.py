@@ -98,10 +98,11 @@ def _model_spec(layers: list[list[Neuron]], what: str) -> Spec:
 
 
 def _activation_name(layer: torch.nn.Module) -> str | None:
-    """microgradnn's name of a torch activation module (None: not one nn can apply)."""
-    if isinstance(layer, torch.nn.Identity):
+    """microgradnn's name of a torch activation module (None: not one nn can apply). Exact
+    types only: a subclass may compute something else."""
+    if type(layer) is torch.nn.Identity:
         return "linear"
-    if isinstance(layer, torch.nn.LeakyReLU):
+    if type(layer) is torch.nn.LeakyReLU:
         return "leaky_relu" if layer.negative_slope == _leaky_slope() else None
     for name in ("relu", "tanh", "sigmoid"):
         if type(layer) is TORCH_ACTIVATIONS[name]:
@@ -117,9 +118,9 @@ def _parse_module(module: object, what: str) -> tuple[list[torch.nn.Linear], Spe
     anything an `MLP` cannot compute exactly is refused, naming the layer's index and type."""
     if isinstance(module, torch.nn.parallel.DistributedDataParallel):
         module = module.module  # the wrapped network: what DDP trained
-    if isinstance(module, torch.nn.Linear):
+    if type(module) is torch.nn.Linear:
         module = torch.nn.Sequential(module)
-    if not isinstance(module, torch.nn.Sequential):
+    if type(module) is not torch.nn.Sequential:  # a subclass may have a forward of its own
         got = type(module).__name__ if isinstance(module, torch.nn.Module) else describe(module)
         raise TypeError(f"{what} must be a torch.nn.Sequential of Linear and activation layers, got {got}")
     linears: list[torch.nn.Linear] = []
@@ -128,7 +129,7 @@ def _parse_module(module: object, what: str) -> tuple[list[torch.nn.Linear], Spe
     last_kind = ""  # what the previous layer was: "" (none yet), "linear" or "activation"
     for i, layer in enumerate(module):
         kind = type(layer).__name__
-        if isinstance(layer, torch.nn.Linear):
+        if type(layer) is torch.nn.Linear:
             if linears and layer.in_features != spec[-1][1]:
                 raise ValueError(
                     f"{what}: layer {i} (Linear) takes {layer.in_features} inputs but the Linear "
@@ -143,7 +144,7 @@ def _parse_module(module: object, what: str) -> tuple[list[torch.nn.Linear], Spe
             continue
         name = _activation_name(layer)
         if name is None:
-            if isinstance(layer, torch.nn.LeakyReLU):
+            if type(layer) is torch.nn.LeakyReLU:
                 kind += f"(negative_slope={layer.negative_slope!r})"
             raise ValueError(f"{what}: layer {i} is {kind}, not one an MLP computes (it has: {_SUPPORTED})")
         if last_kind != "linear":

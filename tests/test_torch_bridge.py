@@ -328,6 +328,14 @@ BAD_MODULES = [
     (seq(lin(2, 3), torch.nn.ReLU(), torch.nn.Tanh()), r"layer 2 \(Tanh\) follows another activation"),
     (seq(lin(2, 3), torch.nn.LeakyReLU(0.2)), r"layer 1 is LeakyReLU\(negative_slope=0.2\)"),
     (seq(lin(2, 3), seq(lin(3, 1))), r"layer 1 is Sequential"),
+    (seq(lin(2, 3), torch.nn.Hardtanh()), r"layer 1 is Hardtanh, not one an MLP computes"),
+    (seq(lin(2, 3), torch.nn.ReLU6()), r"layer 1 is ReLU6, not one"),  # a subclass of Hardtanh
+    (seq(torch.nn.Bilinear(2, 2, 1)), r"layer 0 is Bilinear"),
+    (
+        seq(type("Doubled", (torch.nn.Linear,), {"forward": lambda self, x: 2 * x})(2, 2)),
+        r"layer 0 is Doubled",
+    ),
+    (type("Shifted", (torch.nn.Sequential,), {"forward": lambda self, x: x + 1})(lin(2, 1)), r"got Shifted$"),
     (
         seq(lin(2, 3), torch.nn.ReLU(), lin(3, 3), torch.nn.Tanh(), lin(3, 1)),
         r"the Linear at layer 2 is followed by tanh but the one at layer 0 by relu",
