@@ -166,11 +166,6 @@ def test_outputs_and_gradients_equal_the_models(model: MLP | Layer | Neuron, dat
         MEASURED["gradient"] = max(MEASURED["gradient"], abs(p.grad - g))
 
 
-def test_report_the_largest_differences_seen() -> None:
-    """Not a check of its own: prints what the property test measured (run with -s)."""
-    print("max |Δ| torch vs microgradnn:", MEASURED)
-
-
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_a_digits_sized_network_agrees_too(activation: str) -> None:
     """MLP(64, [32, 32, 10]), 64 samples, cross-entropy: 64-term dot products, larger outputs."""
@@ -185,9 +180,17 @@ def test_a_digits_sized_network_agrees_too(activation: str) -> None:
     torch.nn.functional.cross_entropy(out, torch.tensor(labels)).backward()
     ys = model.forward_batch(X)
     cross_entropy(ys, labels).backward()
-    assert all(close(b, a.data) for y, o in zip(ys, out.tolist()) for a, b in zip(y, o))
+    pairs = [(a.data, b) for y, o in zip(ys, out.tolist()) for a, b in zip(y, o)]
+    assert all(close(b, a) for a, b in pairs)
     grads = torch_in_model_order(net, "grad")
     assert all(close(g, p.grad) for p, g in zip(model.parameters(), grads))
+    MEASURED["64-wide output"] = max(MEASURED.get("64-wide output", 0.0), *(abs(a - b) for a, b in pairs))
+    MEASURED["64-wide output, relative"] = max(
+        MEASURED.get("64-wide output, relative", 0.0), *(abs(a - b) / max(1.0, abs(a)) for a, b in pairs)
+    )
+    MEASURED["64-wide gradient"] = max(
+        MEASURED.get("64-wide gradient", 0.0), *(abs(p.grad - g) for p, g in zip(model.parameters(), grads))
+    )
     assert sum(abs(g) for g in grads) > 0  # a dead network would agree trivially
 
 
@@ -469,3 +472,8 @@ def test_distributed_data_parallel_trains_the_module_as_one_process_would(
     MEASURED["ddp predictions"] = max(abs(a - b) for a, b in zip(ours, module_out))
     assert MEASURED["ddp predictions"] <= 1e-12
     print("max |Δ| DDP vs one process:", {k: v for k, v in MEASURED.items() if k.startswith("ddp")})
+
+
+def test_report_the_largest_differences_seen() -> None:
+    """Last in the file: prints what the tests above measured (run with -s to see it)."""
+    print("max |Δ| torch vs microgradnn:", {k: f"{v:.2g}" for k, v in MEASURED.items()})
