@@ -182,14 +182,17 @@ def _weights(neurons: list[Neuron]) -> tuple[list[list[float]], list[float]]:
     return [[w.data for w in n.w] for n in neurons], [n.b.data for n in neurons]
 
 
-def _write_torch(layers: list[list[Neuron]], linears: list[torch.nn.Linear], what: str) -> None:
+def _write_torch(
+    layers: list[list[Neuron]], linears: list[torch.nn.Linear], where: list[int], what: str
+) -> None:
     """Copy the neurons' numbers into the Linear layers (each keeps its dtype and device)."""
     for i, (neurons, linear) in enumerate(zip(layers, linears)):
-        weight, bias = _weights(neurons)
-        if linear.bias is None and any(b != 0.0 for b in bias):
+        if linear.bias is None and any(n.b.data != 0.0 for n in neurons):
             raise ValueError(
-                f"{what}: Linear {i} has no bias (bias=False) but the model's layer {i} has nonzero biases"
+                f"{what}: layer {where[i]} (Linear) has no bias but the model's layer {i} has nonzero biases"
             )
+    for neurons, linear in zip(layers, linears):
+        weight, bias = _weights(neurons)
         with torch.no_grad():
             linear.weight.copy_(torch.tensor(weight, dtype=torch.float64))
             if linear.bias is not None:
@@ -211,24 +214,26 @@ def _read_torch(linears: list[torch.nn.Linear], layers: list[list[Neuron]]) -> N
 
 # ---------------------------------------------------------------------- the public calls
 def to_torch(
-    model: Model, *, dtype: torch.dtype = torch.float64, into: torch.nn.Module | None = None
+    model: Model, *, dtype: torch.dtype | None = None, into: torch.nn.Module | None = None
 ) -> torch.nn.Module:
     """The model as a ``torch.nn.Sequential`` of ``Linear`` and activation layers, same weights.
 
     ``model`` is an `MLP`, `Layer` or `Neuron` whose activations are relu, tanh, sigmoid,
-    leaky_relu or linear. ``dtype`` is the new module's floating-point dtype (float64 keeps
-    every weight exactly; float32 rounds them). Give ``into=`` an existing module of the same
+    leaky_relu or linear. ``dtype`` is the new module's floating-point dtype (the default
+    float64 keeps every weight exactly; float32 rounds them). Give ``into=`` an existing module of the same
     architecture (one made by ``to_torch``, say) to copy the model's weights into it, in place,
     instead; it keeps its own dtype and device, and is returned.
     """
     layers = _layers_of(model, "to_torch(model)")
     spec = _model_spec(layers, "to_torch(model)")
     if into is not None:
-        linears, module_spec, _ = _parse_module(into, "to_torch(into)")
+        if dtype is not None:
+            raise TypeError("to_torch: give dtype= or into=, not both (into= keeps the module's own dtype)")
+        linears, module_spec, where = _parse_module(into, "to_torch(into)")
         _check_same(spec, module_spec, "to_torch(into)")
-        _write_torch(layers, linears, "to_torch(into)")
+        _write_torch(layers, linears, where, "to_torch(into)")
         return into
-    dtype = _check_dtype(dtype)
+    dtype = torch.float64 if dtype is None else _check_dtype(dtype)
     modules: list[torch.nn.Module] = []
     linears = []
     for i, (nin, nout, activation) in enumerate(spec):
@@ -241,7 +246,7 @@ def to_torch(
                     f"PyTorch equivalent here (supported: {', '.join(TORCH_ACTIVATIONS)}, linear)"
                 )
             modules.append(TORCH_ACTIVATIONS[activation]())
-    _write_torch(layers, linears, "to_torch(model)")
+    _write_torch(layers, linears, [modules.index(linear) for linear in linears], "to_torch(model)")
     return torch.nn.Sequential(*modules)
 
 

@@ -289,7 +289,10 @@ def test_a_linear_without_bias_reads_as_bias_zero() -> None:
     # writing back: zero biases fit, nonzero ones are refused rather than dropped
     to_torch(model, into=net)
     model.layers[0].neurons[1].b.data = 0.5
-    with pytest.raises(ValueError, match=r"to_torch\(into\): Linear 0 has no bias .* nonzero biases"):
+    with pytest.raises(
+        ValueError,
+        match=r"to_torch\(into\): layer 0 \(Linear\) has no bias but .* layer 0 has nonzero biases",
+    ):
         to_torch(model, into=net)
 
 
@@ -366,6 +369,7 @@ def test_to_torch_refuses_bad_arguments() -> None:
         (lambda: to_torch(model, dtype=torch.int64), ValueError, r"to_torch\(dtype\) must be a "
          r"floating-point dtype .* got torch.int64"),
         (lambda: to_torch(model, dtype=torch.complex128), ValueError, r"floating-point dtype"),
+        (lambda: to_torch(model, dtype=torch.float32, into=other), TypeError, r"give dtype= or into=, not"),
         (lambda: to_torch(model, into=other), ValueError, r"to_torch\(into\): the module's layers "
          r"\(2->4 relu, 4->1 linear\) do not match the model's \(2->3 relu, 3->1 linear\)"),
         (lambda: from_torch(other, into=Neuron(2)), ValueError, r"from_torch\(into\): the module's layers"),
