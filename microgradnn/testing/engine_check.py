@@ -81,6 +81,10 @@ class _Op:
     call: Callable[[Any, Any, Any], Any]  # (a, b, number) -> result
 
 
+def _number_text(x: float | None) -> str:
+    return "?" if x is None else f"{x:.6g}"
+
+
 def _fmt_num(p: float) -> Any:
     # An integral exponent is passed as an int (2, not 2.0): some engines accept only ints.
     return int(p) if float(p).is_integer() else p
@@ -135,7 +139,9 @@ def _key_of(node: Node) -> str:
 def _describe_exception(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     where = ""
-    frames = traceback.extract_tb(exc.__traceback__)
+    # Where in the learner's code (frames of microgradnn itself, which made the call, are not news).
+    package = __file__.rsplit("/testing/", 1)[0]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(package)]
     if frames:
         last = frames[-1]
         where = f" ({last.filename.rsplit('/', 1)[-1]}, line {last.lineno}, in {last.name})"
@@ -361,7 +367,7 @@ class _Checker:
                  picture: GraphPicture | None = None) -> Failure:
             if picture is None and diagnose and built is not None:
                 picture = _picture(expression, built, blame)
-            return Failure(kind, message, formula, inputs, leaf_rows, blame, picture)
+            return Failure(kind, message, formula, inputs, leaf_rows, blame, picture, expression)
 
         # Forward: every node's value, in the order the expression computes them.
         try:
@@ -412,6 +418,12 @@ def _blame(expression: Expression, built: _Built, expected_values: dict[int, flo
 
     The same graph (the same objects, so the same order of set-valued ``_prev``) is replayed
     node by node; if every node is right, the learner's own backward() is watched on it."""
+    output = built.images[expression.output]
+    if not _children(output):
+        note = Blame(expression.output, _node_formula(expression, expression.output), "_prev", "unknown",
+                     None, None, None, "your nodes do not list their inputs in _prev, so the backward pass "
+                     "cannot be replayed node by node")  # fmt: skip
+        return note, _picture(expression, built, None)
     blame = _replay(expression, built, expected_values)
     if blame is not None:
         return blame, _picture(expression, built, blame)
@@ -544,17 +556,20 @@ def _watch_backward(expression: Expression, built: _Built) -> Blame | None:
             users.setdefault(id(c), []).append(id(n))
     done: set[int] = set()
     has_backward = {id(n) for n in order if _children(n)}
+    counted: set[int] = set()
+    for n_id in calls:  # a node run twice first: it also shows as "too early" on its first run
+        if n_id in has_backward and n_id in counted:
+            return Blame(owner_index[n_id], name(n_id), "backward", "order", None, None, None,
+                         f"backward() called the _backward() of {name(n_id)} twice: its inputs got its "
+                         "gradient twice (mark nodes as visited when building the topological order)")
+        counted.add(n_id)
     for n_id in calls:
         if n_id not in has_backward:
             continue  # a leaf's _backward has nothing to do: its place in the order is harmless
-        if n_id in done:
-            return Blame(owner_index[n_id], name(n_id), "backward", "order", None, None, None,
-                         f"backward() called the _backward() of {name(n_id)} twice: its inputs get its "
-                         "gradient twice (mark nodes as visited when building the topological order)")
         late = [u for u in users.get(n_id, []) if u in has_backward and u not in done]
         if late:
-            return Blame(owner_index[n_id], name(n_id), "backward", "order", None, None, None,
-                         f"backward() called the _backward() of {name(n_id)} before that of {name(late[0])}, "
+            return Blame(owner_index[n_id], name(n_id), "backward", "order", None, None, None, late_user=name(late[0]),
+                         detail=f"backward() called the _backward() of {name(n_id)} before that of {name(late[0])}, "
                          f"which uses it: {name(n_id)}'s grad was not complete yet. Call them in reverse "
                          "topological order (a node after every node that uses it)")
         done.add(n_id)
@@ -594,10 +609,14 @@ def _picture(expression: Expression, built: _Built | None, blame: Blame | None) 
     nodes = []
     for k, n in enumerate(order):
         owner = built.owner.get(id(n))
-        blamed = blame is not None and owner == blame.index and blame.index >= expression.n_leaves
+        # The blamed node and what its call made (a - b as a + (-b)); not the numbers it wrapped.
+        blamed = (blame is not None and owner == blame.index and blame.index >= expression.n_leaves
+                  and bool(_children(n)))  # fmt: skip
         label = getattr(n, "label", "") or ""
         if id(n) in names and int(owner or 0) < expression.n_leaves:
             label = names[id(n)]
+        elif not label and not _children(n):
+            label = _number_text(_data(n))  # a number the engine wrapped as a leaf
         op = getattr(n, "_op", "")
         nodes.append(PictureNode(k, str(label) if isinstance(label, str) else "", str(op) if op else "",
                                  _data(n), _grad(n), [index[id(c)] for c in _children(n)], blamed,
@@ -605,7 +624,12 @@ def _picture(expression: Expression, built: _Built | None, blame: Blame | None) 
     highlight_inputs: set[int] = set()
     if blame is not None and blame.input_index is not None:
         highlight_inputs.add(index.get(id(built.images[blame.input_index]), -1))
-    return GraphPicture(nodes, highlight_inputs, blame)
+    late_edges: set[tuple[int, int]] = set()
+    if blame is not None and blame.late_user:
+        by_name = {names[id(n)]: index[id(n)] for n in order if id(n) in names}
+        if blame.where in by_name and blame.late_user in by_name:
+            late_edges.add((by_name[blame.where], by_name[blame.late_user]))
+    return GraphPicture(nodes, highlight_inputs, blame, late_edges)
 
 
 # ---------------------------------------------------------------------- drawing random cases

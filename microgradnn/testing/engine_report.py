@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["Blame", "Capability", "Convention", "EngineReport", "Failure", "GraphPicture", "LeafGrad",
            "PictureNode"]  # fmt: skip
@@ -80,6 +81,7 @@ class Blame:
     grad: float | None = None  # the node's own grad when its _backward() ran (kind "local")
     input_name: str = ""
     others: bool = False
+    late_user: str = ""  # kind "order": the node whose _backward() should have run first
 
     def text(self) -> list[str]:
         if self.kind == "value":
@@ -96,7 +98,13 @@ class Blame:
         if self.kind == "error":
             return [f"the first node of the backward pass that is wrong: {self.where} (made by your {self.method})",
                     f"    {self.detail}"]
+        if self.kind == "unknown":
+            return [f"(the wrong node cannot be found: {self.detail})"]
         return [f"every node passes gradients on correctly, but your backward() does not: {self.detail}"]
+
+
+def _short(text: str, width: int = 90) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _paren(name: str) -> str:
@@ -129,6 +137,7 @@ class GraphPicture:
     nodes: list[PictureNode]
     highlight_inputs: set[int]
     blame: Blame | None
+    late_edges: set[tuple[int, int]] = field(default_factory=set)  # (node, user that ran too late)
 
     def name(self, node: PictureNode) -> str:
         return node.formula or node.label or f"#{node.index}"
@@ -162,6 +171,9 @@ class GraphPicture:
                         note = (f"d/d{b.input_name}: expected {_num(b.expected)}\\nyours {_num(b.actual)}"
                                 if b.kind == "local" else "")
                         edge = f' [color="#c00000", penwidth=2.5, fontcolor="#c00000", label="{_quote(note)}"]'
+                    elif (i, node.index) in self.late_edges:
+                        note = "this node's _backward() ran\\nafter the one it feeds"
+                        edge = f' [color="#c00000", penwidth=2.5, fontcolor="#c00000", label="{_quote(note)}"]'
                     out.append(f"  n{i} -> op{node.index}{edge};")
         if b is not None and b.kind == "value":
             blamed = [n for n in self.nodes if n.blamed and n.formula == b.where]
@@ -194,6 +206,12 @@ class Failure:
     leaves: list[LeafGrad]
     blame: Blame | None
     picture: GraphPicture | None = None
+    expression: Any = None  # the microgradnn.testing.Expression that failed
+
+    @property
+    def operations(self) -> int:
+        """How many operations the failing expression has."""
+        return int(self.expression.op_count()) if self.expression is not None else 0
 
     def text(self) -> list[str]:
         head = {"value": "wrong value", "grad": "wrong gradients", "error": "an exception"}[self.kind]
@@ -250,7 +268,8 @@ class EngineReport:
                  "found:     " + (", ".join(self.supported) or "(nothing)")]
         missing = [c for c in self.capabilities if not c.supported]
         if missing:
-            lines.append("not found: " + ", ".join(c.key for c in missing) + "  (not tested)")
+            lines.append("not found (not tested):")
+            lines += [f"  {c.key:<10} {_short(c.reason)}" for c in missing]
         if self:
             lines.append(f"every operation alone and {self.random_examples} random expression graphs: values of every "
                          "node and gradients of every input agree with microgradnn")
