@@ -172,7 +172,7 @@ class GraphPicture:
                                 if b.kind == "local" else "")
                         edge = f' [color="#c00000", penwidth=2.5, fontcolor="#c00000", label="{_quote(note)}"]'
                     elif (i, node.index) in self.late_edges:
-                        note = "this node's _backward() ran\\nafter the one it feeds"
+                        note = "its _backward() ran before\\nthis one's: its grad was incomplete"
                         edge = f' [color="#c00000", penwidth=2.5, fontcolor="#c00000", label="{_quote(note)}"]'
                     out.append(f"  n{i} -> op{node.index}{edge};")
         if b is not None and b.kind == "value":
