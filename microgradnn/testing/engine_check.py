@@ -141,7 +141,9 @@ def _describe_exception(exc: BaseException) -> str:
     where = ""
     # Where in the learner's code (frames of microgradnn itself, which made the call, are not news).
     package = __file__.rsplit("/testing/", 1)[0]
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(package)]
+    # A notebook cell's code lives in a temporary file whose name means nothing to its reader.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith(package) and "ipykernel_" not in f.filename]  # fmt: skip
     if frames:
         last = frames[-1]
         where = f" ({last.filename.rsplit('/', 1)[-1]}, line {last.lineno}, in {last.name})"
