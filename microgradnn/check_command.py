@@ -38,7 +38,9 @@ def load_target(target: str) -> type:
     """The class named by ``MODULE:CLASS`` or ``path/to/file.py:CLASS`` (the learner's code runs)."""
     where, sep, name = target.rpartition(":")
     if not sep or not where or not name:
-        raise TargetError(f"{target!r}: expected MODULE:CLASS or path/to/file.py:CLASS (e.g. my_engine:Value)")
+        raise TargetError(
+            f"{target!r}: expected MODULE:CLASS or path/to/file.py:CLASS (e.g. my_engine:Value)"
+        )
     is_file = where.endswith(".py") or "/" in where or os.sep in where
     if is_file:
         path = Path(where)
@@ -68,8 +70,9 @@ def load_target(target: str) -> type:
             module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
             if exc.name and where.startswith(exc.name):
-                raise TargetError(f"module {where!r} not found (run from its folder, or give path/to/file.py:{name})"
-                                  ) from None
+                raise TargetError(
+                    f"module {where!r} not found (run from its folder, or give path/to/file.py:{name})"
+                ) from None
             raise TargetError(f"importing {where} raised {_describe(exc)}") from None
         except BaseException as exc:  # noqa: BLE001
             if isinstance(exc, KeyboardInterrupt):
@@ -108,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
             print()
         statuses.append(0 if report else 1)
         failure = report.failure
-        summary.append(f"PASS  {target}" if report else f"FAIL  {target}: {failure.formula if failure else ''}")
+        summary.append(
+            f"PASS  {target}" if report else f"FAIL  {target}: {failure.formula if failure else ''}"
+        )
     if len(args.targets) > 1:
         print("summary:")
         for line in summary:

@@ -12,7 +12,7 @@
   the first wrong node of a failure (the random part needs hypothesis). Loaded on first use.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from microgradnn.testing.checking import (
     GradcheckError,
@@ -32,6 +32,10 @@ from microgradnn.testing.expressions import (
     all_ops,
 )
 from microgradnn.testing.strategies import expression_graphs, expressions, finite_floats
+
+if TYPE_CHECKING:  # loaded lazily at run time, by __getattr__ below
+    from microgradnn.testing.engine_check import EngineUnusableError, assert_engine, check_engine
+    from microgradnn.testing.engine_report import EngineReport
 
 __all__ = [
     "ALL_OPS",

@@ -57,7 +57,9 @@ class LeafGrad:
 
         if self.actual is None or math.isnan(self.actual):
             return False
-        return math.isclose(self.actual, self.expected, rel_tol=REL_TOL, abs_tol=ABS_TOL * max(1.0, abs(self.expected)))
+        return math.isclose(
+            self.actual, self.expected, rel_tol=REL_TOL, abs_tol=ABS_TOL * max(1.0, abs(self.expected))
+        )
 
 
 @dataclass
@@ -85,19 +87,28 @@ class Blame:
 
     def text(self) -> list[str]:
         if self.kind == "value":
-            return [f"the first wrong value: {self.where} (made by your {self.method})",
-                    f"    expected {_num(self.expected)}, yours {_num(self.actual)}"]
+            return [
+                f"the first wrong value: {self.where} (made by your {self.method})",
+                f"    expected {_num(self.expected)}, yours {_num(self.actual)}",
+            ]
+        first_wrong = f"the first node of the backward pass that is wrong: {self.where}"
         if self.kind == "local":
-            lines = [f"the first node of the backward pass that is wrong: {self.where} (made by your {self.method})",
-                     f"    local derivative d({self.where})/d{_paren(self.input_name)}: "
-                     f"expected {_num(self.expected)}, yours {_num(self.actual)}",
-                     f"    ({self.detail})"]
+            lines = [
+                f"{first_wrong} (made by your {self.method})",
+                f"    local derivative d({self.where})/d{_paren(self.input_name)}: "
+                f"expected {_num(self.expected)}, yours {_num(self.actual)}",
+                f"    ({self.detail})",
+            ]
             if self.actual is not None and self.expected and _close_ratio(self.actual, self.expected):
-                lines.append("    yours is one of its terms only: is a grad assigned (=) where it must be added (+=)?")
+                lines.append(
+                    "    yours is one of its terms only: is a grad assigned (=) where it must be added (+=)?"
+                )
             return lines
         if self.kind == "error":
-            return [f"the first node of the backward pass that is wrong: {self.where} (made by your {self.method})",
-                    f"    {self.detail}"]
+            return [
+                f"{first_wrong} (made by your {self.method})",
+                f"    {self.detail}",
+            ]
         if self.kind == "unknown":
             return [f"(the wrong node cannot be found: {self.detail})"]
         return [f"every node passes gradients on correctly, but your backward() does not: {self.detail}"]
@@ -154,8 +165,12 @@ class GraphPicture:
 
     def dot(self) -> str:
         """Graphviz DOT source in the lecture's style: records {name | data | grad}, op nodes."""
-        out = ["digraph learner {", '  rankdir="LR";', '  node [fontname="Helvetica", fontsize=11];',
-               '  edge [fontname="Helvetica", fontsize=10];']
+        out = [
+            "digraph learner {",
+            '  rankdir="LR";',
+            '  node [fontname="Helvetica", fontsize=11];',
+            '  edge [fontname="Helvetica", fontsize=10];',
+        ]
         b = self.blame
         for node in self.nodes:
             color = ', style=filled, fillcolor="#ffd6d6", color="#c00000", penwidth=2' if node.blamed else ""
@@ -168,18 +183,27 @@ class GraphPicture:
                 for i in node.inputs:
                     edge = ""
                     if node.blamed and b is not None and i in self.highlight_inputs:
-                        note = (f"d/d{b.input_name}: expected {_num(b.expected)}\\nyours {_num(b.actual)}"
-                                if b.kind == "local" else "")
-                        edge = f' [color="#c00000", penwidth=2.5, fontcolor="#c00000", label="{_quote(note)}"]'
+                        note = (
+                            f"d/d{b.input_name}: expected {_num(b.expected)}\\nyours {_num(b.actual)}"
+                            if b.kind == "local"
+                            else ""
+                        )
+                        edge = (
+                            f' [color="#c00000", penwidth=2.5, fontcolor="#c00000", label="{_quote(note)}"]'
+                        )
                     elif (i, node.index) in self.late_edges:
                         note = "its _backward() ran before\\nthis one's: its grad was incomplete"
-                        edge = f' [color="#c00000", penwidth=2.5, fontcolor="#c00000", label="{_quote(note)}"]'
+                        edge = (
+                            f' [color="#c00000", penwidth=2.5, fontcolor="#c00000", label="{_quote(note)}"]'
+                        )
                     out.append(f"  n{i} -> op{node.index}{edge};")
         if b is not None and b.kind == "value":
             blamed = [n for n in self.nodes if n.blamed and n.formula == b.where]
             if blamed:
                 note = f"expected data {_num(b.expected)}"
-                out.append(f'  note [shape=note, color="#c00000", fontcolor="#c00000", label="{_quote(note)}"];')
+                out.append(
+                    f'  note [shape=note, color="#c00000", fontcolor="#c00000", label="{_quote(note)}"];'
+                )
                 out.append(f'  note -> n{blamed[0].index} [style=dashed, color="#c00000"];')
         out.append("}")
         return "\n".join(out)
@@ -190,7 +214,7 @@ def _quote(text: str) -> str:
 
 
 def _record(text: str) -> str:
-    for ch in "\\{}|<>\"":
+    for ch in '\\{}|<>"':
         text = text.replace(ch, "\\" + ch)
     return text
 
@@ -215,15 +239,19 @@ class Failure:
 
     def text(self) -> list[str]:
         head = {"value": "wrong value", "grad": "wrong gradients", "error": "an exception"}[self.kind]
-        lines = [f"FAILED ({head}): {self.formula}",
-                 "  inputs: " + ", ".join(f"{k} = {v!r}" for k, v in self.inputs.items()),
-                 f"  {self.message}"]
+        lines = [
+            f"FAILED ({head}): {self.formula}",
+            "  inputs: " + ", ".join(f"{k} = {v!r}" for k, v in self.inputs.items()),
+            f"  {self.message}",
+        ]
         if self.kind == "grad":
             width = max(len(r.name) for r in self.leaves)
             lines.append(f"  {'leaf':<{max(width, 4)}}  {'expected grad':>14}  {'your grad':>14}")
             for r in self.leaves:
                 mark = "" if r.ok else "   <- wrong"
-                lines.append(f"  {r.name:<{max(width, 4)}}  {_num(r.expected):>14}  {_num(r.actual):>14}{mark}")
+                lines.append(
+                    f"  {r.name:<{max(width, 4)}}  {_num(r.expected):>14}  {_num(r.actual):>14}{mark}"
+                )
         if self.blame is not None:
             lines += ["  " + line for line in self.blame.text()]
         if self.picture is not None:
@@ -263,16 +291,24 @@ class EngineReport:
         return self.failures[0] if self.failures else None
 
     def lines(self) -> list[str]:
-        status = "PASSED" if self else f"FAILED ({len(self.failures)} failing check{'s' * (len(self.failures) > 1)})"
-        lines = [f"check_engine({self.engine}): {status}  [{self.seconds:.1f} s]",
-                 "found:     " + (", ".join(self.supported) or "(nothing)")]
+        status = (
+            "PASSED"
+            if self
+            else f"FAILED ({len(self.failures)} failing check{'s' * (len(self.failures) > 1)})"
+        )
+        lines = [
+            f"check_engine({self.engine}): {status}  [{self.seconds:.1f} s]",
+            "found:     " + (", ".join(self.supported) or "(nothing)"),
+        ]
         missing = [c for c in self.capabilities if not c.supported]
         if missing:
             lines.append("not found (not tested):")
             lines += [f"  {c.key:<10} {_short(c.reason)}" for c in missing]
         if self:
-            lines.append(f"every operation alone and {self.random_examples} random expression graphs: values of every "
-                         "node and gradients of every input agree with microgradnn")
+            lines.append(
+                f"every operation alone and {self.random_examples} random expression graphs: values of every "
+                "node and gradients of every input agree with microgradnn"
+            )
         for k, failure in enumerate(self.failures):
             lines.append("")
             lines += failure.text() if k == 0 else [f"also FAILED: {failure.formula}: {failure.message}"]
@@ -289,18 +325,20 @@ class EngineReport:
 
     def draw(self) -> object | None:
         """The first failure's drawing as a ``graphviz.Source`` (None when nothing failed)."""
-        failure = self.failure
-        if failure is None or failure.dot() is None:
+        source = None if self.failure is None else self.failure.dot()
+        if source is None:
             return None
         import graphviz
 
-        return graphviz.Source(failure.dot())
+        return graphviz.Source(source)
 
     def _repr_html_(self) -> str:
         color = "#1a7f37" if self else "#c00000"
         first, *rest = self.lines()
-        parts = [f'<div><p style="color:{color};font-weight:bold">{html.escape(first)}</p>',
-                 f"<pre>{html.escape(chr(10).join(rest))}</pre>"]
+        parts = [
+            f'<div><p style="color:{color};font-weight:bold">{html.escape(first)}</p>',
+            f"<pre>{html.escape(chr(10).join(rest))}</pre>",
+        ]
         failure = self.failure
         if failure is not None and failure.dot() is not None:
             parts.append(_svg_or_source(str(failure.dot())))

@@ -153,7 +153,9 @@ def make_value_class(bug=None):
 
         def log(self):
             x = self.data
-            return self._unary(math.log(x), (lambda: 1 / x**2) if bug == "log_grad" else (lambda: 1 / x), "log")
+            return self._unary(
+                math.log(x), (lambda: 1 / x**2) if bug == "log_grad" else (lambda: 1 / x), "log"
+            )
 
         def sigmoid(self):
             s = 1 / (1 + math.exp(-self.data))
@@ -161,7 +163,9 @@ def make_value_class(bug=None):
 
         def relu(self):
             x = self.data
-            return self._unary(max(x, 0.0), (lambda: 1.0) if bug == "relu_grad" else (lambda: float(x > 0)), "ReLU")
+            return self._unary(
+                max(x, 0.0), (lambda: 1.0) if bug == "relu_grad" else (lambda: float(x > 0)), "ReLU"
+            )
 
         def backward(self):
             topo = []
