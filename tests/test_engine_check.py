@@ -243,3 +243,63 @@ def test_testing_imports_without_hypothesis() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "pip install 'microgradnn[testing]'" in result.stdout
+
+
+def test_microgradnn_passes_its_own_check() -> None:
+    from microgradnn import Value
+
+    report = check_engine(Value, max_examples=100, seed=4)
+    assert report, str(report)
+    assert len(report.supported) == 23  # every operation looked for
+    findings = {c.name: c.finding for c in report.conventions}
+    assert findings["deep graphs"] == "no RecursionError up to a depth of 10000"
+    assert findings["second backward()"].startswith("accumulates:")
+
+
+def test_a_backward_that_raises_is_blamed_on_its_node() -> None:
+    Value = make_value_class(None)
+    original = Value.exp
+
+    def exp(self):  # type: ignore[no-untyped-def]
+        out = original(self)
+
+        def _backward() -> None:
+            raise ZeroDivisionError("oops")
+
+        out._backward = _backward
+        return out
+
+    Value.exp = exp
+    report = check_engine(Value, max_examples=20, conventions=False)
+    failure = report.failure
+    assert failure is not None and failure.kind == "error", str(report)
+    assert failure.formula == "exp(a)" and "backward() raised ZeroDivisionError: oops" in failure.message
+    assert failure.blame is not None and failure.blame.kind == "error" and failure.blame.where == "exp(a)"
+    assert "ZeroDivisionError: oops" in failure.blame.detail
+
+
+def test_an_engine_without_prev_still_gets_a_report() -> None:
+    class Opaque:  # gradients by closures chained elsewhere: nothing to replay
+        def __init__(self, data: float, back=None) -> None:  # type: ignore[no-untyped-def]
+            self.data, self.grad, self._back = data, 0.0, back or (lambda g: None)
+
+        def __add__(self, other: Opaque) -> Opaque:
+            if not isinstance(other, Opaque):
+                return NotImplemented
+
+            def back(g: float) -> None:
+                self.grad += g
+                self._back(g)
+                other._back(g)  # bug: other.grad is never set
+
+            return Opaque(self.data + other.data, back)
+
+        def backward(self) -> None:
+            self.grad = 1.0
+            self._back(1.0)
+
+    report = check_engine(Opaque, max_examples=20, conventions=False)
+    failure = report.failure
+    assert failure is not None and failure.formula == "a + b", str(report)
+    assert failure.blame is not None and failure.blame.kind == "unknown"
+    assert "cannot be replayed" in str(report)
