@@ -318,7 +318,7 @@ def _build(cls: Any, expression: Expression, values: Sequence[float]) -> _Built:
 
 def _expected_locals(node: Node, out: float, args: Sequence[float]) -> list[float]:
     """∂node/∂(each node input), from microgradnn's table of operations."""
-    row = row_of(Node("pow", node.args, node.param) if node.op == "pow" else node)
+    row = row_of(node)
     p = node.param
     if node.op in _NUMBER_OPS and p is not None:
         pair = row.grads(out, p, args[0]) if node.number_first else row.grads(out, args[0], p)
@@ -327,11 +327,6 @@ def _expected_locals(node: Node, out: float, args: Sequence[float]) -> list[floa
         return [float(ops.POW.grads(out, p, args[0])[1])]
     result = row.grads(out, *args)
     return [float(g) for g in (result if isinstance(result, tuple) else (result,))]
-
-
-@dataclass
-class _Outcome:
-    failure: Failure | None
 
 
 class _Checker:
@@ -536,13 +531,8 @@ def _replay(expression: Expression, built: _Built, expected_values: dict[int, fl
                     f"expected {d!r} × {g!r} = {d * g!r}",
                     grad=g,
                     input_name=_node_formula(expression, j),
-                    others=_other_args(expression, i, j),
                 )
     return None
-
-
-def _other_args(expression: Expression, i: int, j: int) -> bool:
-    return len(set(expression.nodes[i].args)) > 1
 
 
 def _watch_backward(expression: Expression, built: _Built) -> Blame | None:

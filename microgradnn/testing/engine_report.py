@@ -82,7 +82,6 @@ class Blame:
     detail: str = ""
     grad: float | None = None  # the node's own grad when its _backward() ran (kind "local")
     input_name: str = ""
-    others: bool = False
     late_user: str = ""  # kind "order": the node whose _backward() should have run first
 
     def text(self) -> list[str]:
