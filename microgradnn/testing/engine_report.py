@@ -213,9 +213,10 @@ def _quote(text: str) -> str:
 
 
 def _record(text: str) -> str:
-    for ch in '\\{}|<>"':
-        text = text.replace(ch, "\\" + ch)
-    return text
+    """Text for a Graphviz record field, escaped as microgradnn's drawings escape theirs."""
+    from microgradnn.viz.drawing import escape_record
+
+    return escape_record(text)
 
 
 @dataclass
@@ -349,8 +350,9 @@ def _svg_or_source(source: str) -> str:
     """The drawing as inline SVG; its DOT source when Graphviz is not available (never raises)."""
     try:
         from microgradnn.viz import render_svg
+        from microgradnn.viz.rendering import fit_to_width
 
-        svg = render_svg(source)
+        svg = fit_to_width(render_svg(source))  # a wide graph shrinks to the notebook's width
         start = svg.find("<svg")
         return svg[start:] if start >= 0 else svg
     except Exception as exc:  # noqa: BLE001 - showing a report must not fail
