@@ -305,10 +305,7 @@ class EngineReport:
             lines.append("not found (not tested):")
             lines += [f"  {c.key:<10} {_short(c.reason)}" for c in missing]
         if self:
-            lines.append(
-                f"every operation alone and {self.random_examples} random expression graphs: values of every "
-                "node and gradients of every input agree with microgradnn"
-            )
+            lines.append(self._summary())
         for k, failure in enumerate(self.failures):
             lines.append("")
             lines += failure.text() if k == 0 else [f"also FAILED: {failure.formula}: {failure.message}"]
@@ -316,6 +313,12 @@ class EngineReport:
             lines += ["", "conventions (reported, not failed):"]
             lines += [f"  {c.name}: {c.finding}" for c in self.conventions]
         return lines
+
+    def _summary(self) -> str:
+        return (
+            f"every operation alone and {self.random_examples} random expression graphs: values of every "
+            "node and gradients of every input agree with microgradnn"
+        )
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
@@ -333,17 +336,64 @@ class EngineReport:
         return graphviz.Source(source)
 
     def _repr_html_(self) -> str:
+        """The report for Jupyter: the same content as ``str``, in tables, with the drawing."""
+        e = html.escape
         color = "#1a7f37" if self else "#c00000"
-        first, *rest = self.lines()
+        status = "PASSED" if self else "FAILED"
         parts = [
-            f'<div><p style="color:{color};font-weight:bold">{html.escape(first)}</p>',
-            f"<pre>{html.escape(chr(10).join(rest))}</pre>",
+            f'<div><p style="color:{color};font-weight:bold">check_engine({e(self.engine)}): {status}'
+            f' <span style="font-weight:normal;color:#666">[{self.seconds:.1f} s]</span></p>',
+            f"<p><b>found:</b> {e(', '.join(self.supported) or '(nothing)')}</p>",
         ]
+        missing = [c for c in self.capabilities if not c.supported]
+        if missing:
+            rows = "".join(
+                f"<tr><td><code>{e(c.key)}</code></td><td>{e(_short(c.reason))}</td></tr>" for c in missing
+            )
+            parts.append(
+                f"<details><summary><b>not found</b> (not tested): {e(', '.join(c.key for c in missing))}"
+                f"</summary><table>{rows}</table></details>"
+            )
+        if self:
+            parts.append(
+                f"<p>{e(self.lines()[-1 - len(self.conventions) - (2 if self.conventions else 0)])}</p>"
+            )
         failure = self.failure
-        if failure is not None and failure.dot() is not None:
-            parts.append(_svg_or_source(str(failure.dot())))
+        if failure is not None:
+            parts.append(_failure_html(failure))
+            for other in self.failures[1:]:
+                parts.append(f"<p>also FAILED: <code>{e(other.formula)}</code>: {e(other.message)}</p>")
+        if self.conventions:
+            items = "".join(f"<li><b>{e(c.name)}</b>: {e(c.finding)}</li>" for c in self.conventions)
+            parts.append(f"<p><b>conventions</b> (reported, not failed):</p><ul>{items}</ul>")
         parts.append("</div>")
         return "".join(parts)
+
+
+def _failure_html(failure: Failure) -> str:
+    e = html.escape
+    head = {"value": "wrong value", "grad": "wrong gradients", "error": "an exception"}[failure.kind]
+    inputs = ", ".join(f"{k} = {v!r}" for k, v in failure.inputs.items())
+    parts = [
+        f'<p style="color:#c00000"><b>FAILED ({head}):</b> <code>{e(failure.formula)}</code>'
+        f" at {e(inputs)}</p>",
+        f"<p>{e(failure.message)}</p>",
+    ]
+    if failure.kind == "grad":
+        red = ' style="color:#c00000"'
+        rows = "".join(
+            f"<tr{'' if r.ok else red}><td><code>{e(r.name)}</code></td>"
+            f"<td>{_num(r.expected)}</td><td>{_num(r.actual)}</td></tr>"
+            for r in failure.leaves
+        )
+        parts.append(f"<table><tr><th>input</th><th>expected grad</th><th>your grad</th></tr>{rows}</table>")
+    if failure.blame is not None:
+        first, *rest = failure.blame.text()
+        parts.append(f"<p><b>{e(first)}</b>" + "".join(f"<br>{e(line.strip())}" for line in rest) + "</p>")
+    source = failure.dot()
+    if source is not None:
+        parts.append(_svg_or_source(source))
+    return "".join(parts)
 
 
 def _svg_or_source(source: str) -> str:
