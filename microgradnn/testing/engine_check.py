@@ -27,6 +27,8 @@ Needs hypothesis (``pip install 'microgradnn[testing]'``) for step 2.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import random
 import sys
@@ -915,6 +917,17 @@ def check_engine(
     check_int("check_engine(max_ops)", max_ops, lo=1)
     if seed is not None:
         check_int("check_engine(seed)", seed, lo=0)
+    # The class's own print()s (debugging output in its operations) would bury the report
+    # under hundreds of runs' worth of lines: they are caught, counted and left out.
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        report = _check(ValueClass, max_examples, seed, max_ops, leaf_range, conventions)
+    report.printed_lines = printed.getvalue().count("\n")
+    return report
+
+
+def _check(ValueClass: Any, max_examples: int, seed: int | None, max_ops: int,  # noqa: N803
+           leaf_range: tuple[float, float], conventions: bool) -> EngineReport:  # fmt: skip
     started = time.perf_counter()
     name = f"{getattr(ValueClass, '__module__', '?')}.{getattr(ValueClass, '__qualname__', ValueClass)}"
     capabilities = discover(ValueClass)

@@ -273,6 +273,7 @@ class EngineReport:
     random_examples: int
     conventions: list[Convention] = field(default_factory=list)
     seconds: float = 0.0
+    printed_lines: int = 0  # lines the class itself printed during the checks (not shown)
 
     def __bool__(self) -> bool:
         return not self.failures
@@ -309,6 +310,8 @@ class EngineReport:
         for k, failure in enumerate(self.failures):
             lines.append("")
             lines += failure.text() if k == 0 else [f"also FAILED: {failure.formula}: {failure.message}"]
+        if self.printed_lines:
+            lines += ["", f"(your class printed {self.printed_lines} lines during the checks; not shown)"]
         if self.conventions:
             lines += ["", "conventions (reported, not failed):"]
             lines += [f"  {c.name}: {c.finding}" for c in self.conventions]
