@@ -303,3 +303,18 @@ def test_an_engine_without_prev_still_gets_a_report() -> None:
     assert failure is not None and failure.formula == "a + b", str(report)
     assert failure.blame is not None and failure.blame.kind == "unknown"
     assert "cannot be replayed" in str(report)
+
+
+def test_the_class_prints_are_counted_not_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    Value = make_value_class(None)
+    original = Value.tanh
+
+    def tanh(self):  # type: ignore[no-untyped-def]
+        print("debug: tanh of", self.data)
+        return original(self)
+
+    Value.tanh = tanh
+    report = check_engine(Value, max_examples=30, conventions=False)
+    assert report and report.printed_lines > 0
+    assert "debug" not in capsys.readouterr().out
+    assert f"your class printed {report.printed_lines} lines" in str(report)

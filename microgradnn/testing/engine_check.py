@@ -769,10 +769,14 @@ def _cases(allowed: set[str], max_ops: int, leaf_range: tuple[float, float]) -> 
         builder = ExpressionBuilder(n_leaves, leaf_range)
         visible = list(range(n_leaves))
         used: set[int] = set()
-        for op_index, k, picks in draw(st.lists(step, min_size=1, max_size=max_ops)):
+        # One case in four is a long chain: each step takes the previous step's result first.
+        chain = draw(st.integers(0, 3)) == 3
+        for op_index, k, picks in draw(st.lists(step, min_size=1, max_size=max_ops * (5 if chain else 1))):
             made = visible[n_leaves:]
             # small numbers pick any node (leaves first); large ones a node made earlier (sharing)
             args = [made[p % len(made)] if p >= 128 and made else visible[p % len(visible)] for p in picks]
+            if chain and made:
+                args[0] = made[-1]
             node = _apply(builder, chosen[op_index], args, k)
             if not _uses_only(builder.finish(node), allowed):
                 continue  # its guards need an operation the class lacks
