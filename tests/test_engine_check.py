@@ -178,6 +178,8 @@ def test_an_unusable_class_is_a_clear_error() -> None:
         check_engine(len)
     with pytest.raises(ValueError, match="max_examples"):
         check_engine(LectureValue, max_examples=0)
+    with pytest.raises(ValueError, match="leaf_range"):
+        check_engine(LectureValue, leaf_range=(3.0, 1.0))
 
 
 def test_the_report_reads_in_a_terminal_and_in_jupyter() -> None:

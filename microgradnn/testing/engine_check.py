@@ -921,6 +921,10 @@ def check_engine(
     check_int("check_engine(max_ops)", max_ops, lo=1)
     if seed is not None:
         check_int("check_engine(seed)", seed, lo=0)
+    try:
+        ExpressionBuilder(1, leaf_range)  # validates the range now, not inside hypothesis
+    except ValueError as exc:
+        raise ValueError(f"check_engine(leaf_range): {exc}") from None
     # The class's own print()s (debugging output in its operations) would bury the report
     # under hundreds of runs' worth of lines: they are caught, counted and left out.
     printed = io.StringIO()
