@@ -6,10 +6,11 @@ was found is tested:
 
 1. every operation alone, on fixed inputs, also used twice (``a * a``) and with numbers on
    either side: a bug in one local derivative shows here as a one-operation expression;
-2. random expression DAGs (hypothesis) over the operations that passed step 1: shared
-   sub-expressions, two paths meeting, deep chains; hypothesis shrinks a failure to a minimal
-   expression. Values of every node and gradients of every leaf are compared with
-   microgradnn's, with tolerances that allow for floating-point rounding.
+2. random expression DAGs drawn by hypothesis over the operations that passed step 1: shared
+   sub-expressions, two paths meeting, long chains. A failing graph is shrunk on the graph
+   itself (a node bypassed, a sub-expression taken as the output, leaves merged, rounder
+   inputs) until nothing smaller fails. Values of every node and gradients of every leaf are
+   compared with microgradnn's, with tolerances that allow for floating-point rounding.
 
 A failure is then diagnosed (:mod:`microgradnn.testing.engine_report` shows it): the learner's
 graph is replayed node by node — each ``_backward()`` called in a correct reverse topological
