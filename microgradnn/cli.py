@@ -1,4 +1,4 @@
-"""The ``microgradnn`` command: ``microgradnn demo`` and ``microgradnn graph``.
+"""The ``microgradnn`` command: ``microgradnn demo``, ``microgradnn graph`` and ``microgradnn check``.
 
 Each subcommand lives in its own module, which provides ``add_parser(subparsers)``; the parser
 it adds sets ``run`` (a function of the parsed arguments returning the exit status).
@@ -58,7 +58,7 @@ class SubcommandParser(OneLineErrorParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from microgradnn import __version__, demo, graph_command
+    from microgradnn import __version__, check_command, demo, graph_command
 
     parser = OneLineErrorParser(
         prog="microgradnn",
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     demo.add_parser(sub)
     graph_command.add_parser(sub)
+    check_command.add_parser(sub)
     return parser
 
 
