@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any, Generic, Union, cast
 
 from microgradnn import modelfile
 from microgradnn._seeding import random_source
-from microgradnn.checks import check_int
+from microgradnn.checks import check_int, check_path
 from microgradnn.engine import Number, Value, gc_paused, make_node, no_grad
+from microgradnn.fileio import write_atomic
 from microgradnn.modelfile import ModelFileError
 from microgradnn.ops import DOT, OPS
 
@@ -266,13 +267,17 @@ class Module:
         """Write the architecture and every parameter to ``path`` as JSON; returns the path.
 
         Floats are written with ``repr``, so loading gives back bit-identical values. The file
-        is written to a temporary file in the same folder and then renamed over ``path``, so a
-        failure never leaves a half-written file (nor the temporary one). A symbolic link is
-        written through to its target; a folder, FIFO or device at ``path`` is refused with
-        ``ValueError``. An existing file keeps its permission bits.
+        is written by :func:`microgradnn.fileio.write_atomic`: to a temporary file in the same
+        folder, then renamed over ``path``, so a failure never leaves a half-written file (nor
+        the temporary one). A symbolic link is written through to its target. A folder at
+        ``path`` raises ``IsADirectoryError``, an empty path ``FileNotFoundError``, a FIFO or
+        device ``OSError``: ``except OSError`` catches every file-system problem. An existing
+        file keeps its permission bits. NaN and infinite parameters are written as the strings
+        ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (standard JSON) and load back exactly.
         """
+        check_path("Module.save(path)", path)  # before the model is turned into text
         text = modelfile.model_document(type(self).__name__, self._config(), self.state_dict())
-        modelfile.write_text_atomically(path, text)
+        write_atomic(path, text, name="Module.save(path)")
         return Path(path)
 
     def load(self, path: PathLike) -> Module:
