@@ -34,6 +34,7 @@ __all__ = [
     "check_path",
     "check_real",
     "describe",
+    "printable_path",
     "display_label",
     "is_array",
     "is_real",
@@ -340,10 +341,15 @@ def check_path(name: str, path: object, *, writing: bool = True) -> str:
     if "\0" in shown:
         raise ValueError(f"{name} contains a NUL character: {shown!r}; a file name cannot hold one")
     if writing and os.path.isdir(shown):
-        raise IsADirectoryError(
-            errno.EISDIR, f"{name}: {shown} is a folder; give the name of a file (in it or elsewhere)"
-        )
+        problem = f"{name}: {printable_path(shown)} is a folder; give the name of a file (in it or elsewhere)"
+        raise IsADirectoryError(errno.EISDIR, problem)
     return shown
+
+
+def printable_path(path: str) -> str:
+    """A path as messages show it: as it is, or as its repr if it holds a newline or another
+    character that would break a one-line message."""
+    return path if path.isprintable() else repr(path)
 
 
 #: The most characters of a label that drawings show; a longer one ends in "…". Graphviz

@@ -29,7 +29,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from microgradnn.checks import check_path
+from microgradnn.checks import check_path, printable_path
 
 __all__ = ["file_kind", "write_atomic"]
 
@@ -49,10 +49,10 @@ def file_kind(mode: int) -> str:
     return "a special file"
 
 
-def _target_and_mode(name: str, shown: str) -> tuple[Path, int]:
+def _target_and_mode(name: str, given: str, shown: str) -> tuple[Path, int]:
     """Where to write (through symbolic links to their final target) and the permission bits
-    the written file gets."""
-    target = Path(os.path.realpath(shown))
+    the written file gets; ``shown`` is ``given`` as messages show it."""
+    target = Path(os.path.realpath(given))
     try:
         info = os.stat(target)
     except FileNotFoundError:
@@ -109,18 +109,19 @@ def write_atomic(
     the ``OSError`` is raised again with the same class and errno and a message naming ``path``.
     Returns the path that was written: the link's target for a symbolic link.
     """
-    shown = check_path(name, path)
+    given = check_path(name, path)
+    shown = printable_path(given)
     if isinstance(data, str):
         data = data.encode(encoding)
     elif not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"write_atomic(data) must be bytes or str, got {type(data).__name__}")
-    target, mode = _target_and_mode(name, shown)
+    target, mode = _target_and_mode(name, given, shown)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as e:  # name the user's folder, not the temporary file that was never made
-        raise type(e)(
-            e.errno, f"{name}: cannot write {shown}: {e.strerror} (in the folder {target.parent})"
-        ) from None
+        folder = printable_path(str(target.parent))
+        problem = f"{name}: cannot write {shown}: {e.strerror} (in the folder {folder})"
+        raise type(e)(e.errno, problem) from None
     try:
         try:
             with open(fd, "wb") as f:
