@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from numbers import Real
 from operator import attrgetter
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Generic, Union, cast
 
 from microgradnn import modelfile
 from microgradnn._seeding import random_source
-from microgradnn.checks import check_int, check_path
+from microgradnn.checks import check_int, check_path, describe, is_array
 from microgradnn.engine import Number, Value, gc_paused, make_node, no_grad
 from microgradnn.fileio import write_atomic
 from microgradnn.modelfile import ModelFileError
@@ -109,10 +110,19 @@ def _init_bound(init: str, nin: int, fan_out: int) -> float:
 
 def _as_inputs(x: Sequence[Value | Number], nin: int, what: str) -> tuple[Value, ...]:
     """The input vector as Values, numbers wrapped once (not once per neuron that reads them)."""
-    try:
-        n = len(x)
-    except TypeError:
-        raise TypeError(f"{what} expects a sequence of {nin} numbers, got {type(x).__name__}") from None
+    kind = type(x)
+    # A sample is an ordered sequence: a set (or a dict, whose keys iterate) has a len and can be
+    # iterated, but in an order that is not the features' order. list and tuple are tested first
+    # by type, which is cheaper than the abstract Sequence check on every forward pass.
+    if kind is not list and kind is not tuple and (
+        isinstance(x, (str, bytes)) or not (isinstance(x, Sequence) or is_array(x))
+    ):
+        hint = "; a set or dict has no order of features" if isinstance(x, (AbstractSet, Mapping)) else ""
+        raise TypeError(
+            f"{what}(x) must be one sample, a sequence of {nin} numbers (a list, tuple or 1-D array), "
+            f"got {describe(x)}{hint}"
+        )
+    n = len(x)
     if n != nin:
         raise ValueError(f"{what} expects {nin} inputs, got {n}")
     try:
