@@ -133,6 +133,16 @@ def _as_inputs(x: Sequence[Value | Number], nin: int, what: str) -> tuple[Value,
         raise TypeError(f"{what}: input {i} must be a number or a Value, got {got}") from None
 
 
+def _check_batch(X: object, what: str) -> None:
+    """A batch is an ordered sequence of samples: a set or dict would put the outputs in an
+    order of its own, not the samples' (generators and other iterables keep theirs)."""
+    if isinstance(X, (AbstractSet, Mapping, str, bytes)):
+        raise TypeError(
+            f"{what} must be a sequence of samples (a list, tuple or 2-D array), got {describe(X)}; "
+            "a set or dict has no order of samples"
+        )
+
+
 # ---------------------------------------------------------------------- the forward pass
 # One pass serves Neuron, Layer, MLP, forward_batch and predict (under no_grad). A "plan" is a
 # snapshot of each neuron's weights and their numbers, taken once per call or per batch:
@@ -226,6 +236,7 @@ class Module:
 
     def predict_batch(self, X: Sequence[Sequence[Number | Value]]) -> list:
         """``[self.predict(x) for x in X]`` (through `forward_batch` where the module has one)."""
+        _check_batch(X, f"{type(self).__name__}.predict_batch(X)")
         batch = getattr(self, "forward_batch", None)
         with no_grad():
             outs = batch(X) if batch is not None else [self(x) for x in X]
@@ -526,6 +537,7 @@ class MLP(Module, Generic[Output]):
 
     def forward_batch(self, X: Sequence[Sequence[Value | Number]]) -> list[Output]:
         """``[model(x) for x in X]``, faster: the weights are read once for the whole batch."""
+        _check_batch(X, "MLP.forward_batch(X)")
         plan = _plan([layer.neurons for layer in self.layers])
         nin = self.nin
         with gc_paused():

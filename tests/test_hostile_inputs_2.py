@@ -259,6 +259,16 @@ def test_a_sample_without_an_order_of_features_is_refused(sample: object) -> Non
         model.forward_batch([[1.0, 2.0], sample])  # type: ignore[list-item]
 
 
+@pytest.mark.parametrize("batch", [{(1.0, 2.0), (3.0, 4.0)}, {0: (1.0, 2.0)}, "ab"])
+def test_a_batch_without_an_order_of_samples_is_refused(batch: object) -> None:
+    for call, name in (
+        (MLP(2, [3, 1], seed=0).forward_batch, "MLP.forward_batch(X)"),
+        (MLP(2, [3, 1], seed=0).predict_batch, "MLP.predict_batch(X)"),
+    ):
+        with pytest.raises(TypeError, match=re.escape(f"{name} must be a sequence of samples")):
+            call(batch)  # type: ignore[arg-type]
+
+
 def test_ordered_samples_are_still_accepted() -> None:
     import numpy as np
 
@@ -266,6 +276,8 @@ def test_ordered_samples_are_still_accepted() -> None:
     expected = model([1.0, 2.0]).data
     for sample in ((1.0, 2.0), np.array([1.0, 2.0]), range(1, 3), [Value(1.0), 2]):
         assert model(sample).data == expected  # type: ignore[arg-type]
+    for batch in ([[1.0, 2.0]], np.array([[1.0, 2.0]]), iter([(1.0, 2.0)])):
+        assert model.predict_batch(batch) == [expected]  # type: ignore[arg-type]
 
 
 def test_the_nonfinite_model_file_is_json_for_strict_readers(tmp_path: Path) -> None:
