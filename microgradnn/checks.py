@@ -14,7 +14,10 @@ Python floats.
 
 from __future__ import annotations
 
+import errno
 import math
+import os
+import re
 import reprlib
 from collections.abc import Callable, Iterable, Sequence
 from numbers import Integral, Real
@@ -29,10 +32,13 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_label",
+    "check_path",
     "check_real",
     "check_signature",
     "check_values",
     "describe",
+    "printable_path",
+    "display_label",
     "is_array",
     "is_real",
     "to_float",
@@ -368,3 +374,76 @@ def check_signature(where: str, f: Callable[..., Any], n: int) -> None:
     except TypeError:
         raise TypeError(f"{where}: f{signature} cannot take {n} positional argument(s), one Value per "
                         f"input; give as many inputs as f has parameters") from None
+# ---------------------------------------------------------------------- paths and labels
+def check_path(name: str, path: object, *, writing: bool = True) -> str:
+    """``path`` as a ``str``, checked before any file is opened, with errors naming ``name``.
+
+    - not a path at all (None, a number): ``TypeError``;
+    - a bytes path (or an ``os.PathLike`` giving bytes): ``TypeError``; the package's files are
+      named by text, and decoding is the caller's choice (``os.fsdecode``);
+    - a NUL character: ``ValueError``, as ``open()`` raises for it;
+    - empty: ``FileNotFoundError``, as ``open('')`` raises;
+    - with ``writing``, an existing folder: ``IsADirectoryError``, as ``open(folder, 'w')`` raises.
+
+    The OSError subclasses are the ones Python itself uses, so ``except OSError`` around a save
+    catches them, and their messages say what to do instead.
+    """
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        hint = "; decode it first with os.fsdecode(path)" if isinstance(path, bytes) else ""
+        raise TypeError(f"{name} must be a file name (str or pathlib.Path), got {describe(path)}{hint}")
+    shown = os.fspath(path)
+    if not isinstance(shown, str):
+        raise TypeError(
+            f"{name} must be a file name as text, got a path of {describe(shown)}; "
+            "decode it first with os.fsdecode(path)"
+        )
+    if not shown:
+        raise FileNotFoundError(errno.ENOENT, f"{name} is empty; give a file name")
+    if "\0" in shown:
+        raise ValueError(f"{name} contains a NUL character: {shown!r}; a file name cannot hold one")
+    if writing and os.path.isdir(shown):
+        problem = f"{name}: {printable_path(shown)} is a folder; give the name of a file (in it or elsewhere)"
+        raise IsADirectoryError(errno.EISDIR, problem)
+    return shown
+
+
+def printable_path(path: str) -> str:
+    """A path as messages show it: as it is, or as its repr if it holds a newline or another
+    character that would break a one-line message."""
+    return path if path.isprintable() else repr(path)
+
+
+#: The most characters of a label that drawings show; a longer one ends in "…". Graphviz
+#: refuses quoted strings over 16,384 bytes, and nobody reads a label that long in a picture.
+MAX_LABEL_CHARS = 200
+
+# UTF-16 surrogates: a str may hold one alone (from a bad decode), UTF-8 cannot encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def display_label(label: object, limit: int = MAX_LABEL_CHARS) -> str:
+    """A Value's label as text that is safe to draw: always a ``str``, encodable as UTF-8, at
+    most ``limit`` characters.
+
+    Labels are set freely (``v.label = 5`` after construction), so drawings read them through
+    this: None is no label; bytes are decoded as UTF-8 (undecodable bytes shown as U+FFFD);
+    anything else is shown as ``str(label)``; a lone surrogate becomes U+FFFD; a longer text is
+    cut to ``limit`` characters, the last one "…". Markup is left as text: escaping for DOT or
+    HTML is the drawing's job (this returns what the user should *see*).
+    """
+    if label is None:
+        return ""
+    if isinstance(label, str):
+        text = label
+    elif isinstance(label, (bytes, bytearray)):
+        text = bytes(label).decode("utf-8", "replace")
+    else:
+        try:
+            text = str(label)
+        except Exception:  # noqa: BLE001 - a broken __str__ must not break a drawing
+            text = f"<{type(label).__name__}>"
+        if not isinstance(text, str):  # a __str__ that returns something else (a str subclass is fine)
+            text = f"<{type(label).__name__}>"
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _SURROGATE.sub("\ufffd", text)

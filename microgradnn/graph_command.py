@@ -524,7 +524,16 @@ def _silence_stdout() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from microgradnn.viz import RenderError, backward_steps, draw_backward_steps, draw_dot, explore, save
+    from microgradnn.fileio import write_atomic
+    from microgradnn.viz import (
+        Explorer,
+        RenderError,
+        backward_steps,
+        draw_backward_steps,
+        draw_dot,
+        explore,
+        render,
+    )
     from microgradnn.viz.rendering import SAVE_FORMATS
 
     problem = _check_output_name(args.output)
@@ -584,13 +593,19 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     assert drawing is not None  # made above whenever there is an output path
     try:
-        if page:
-            drawing.save(output_path)
+        # Everything is rendered before the file is touched, then written atomically: a failure
+        # (Graphviz refusing, a full disk, a file-size limit) leaves an old file as it was.
+        data: str | bytes
+        if isinstance(drawing, Explorer):
+            data = drawing.html()
+        elif SAVE_FORMATS[output_path.suffix.lower()] == "dot":
+            data = drawing.source
         else:
-            save(drawing, output_path)  # type: ignore[arg-type]
+            data = render(drawing, SAVE_FORMATS[output_path.suffix.lower()])
+        write_atomic(output_path, data, name="-o")
     except RenderError as exc:
         return _fail(str(exc), 1)
-    except OSError as exc:
-        return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
+    except OSError as exc:  # write_atomic's messages name -o and the file
+        return _fail(str(exc.strerror or exc), 1)
     _say(f"wrote {output_path}")
     return 0

@@ -16,19 +16,25 @@ Step 3 is what keeps a 200-byte file that claims ``nin = 10,000,000`` from makin
 ``load_model`` build ten million Values: nothing bigger than what the file itself holds is
 ever allocated. Every problem raises :class:`ModelFileError` naming the file.
 
-Saving writes a temporary file next to the target and renames it over the target, so a
-reader never sees half a file and a failed save leaves no temporary file behind.
+Parameters that are NaN or infinite (a model that diverged, saved to be looked at) are written
+as the JSON strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, so that the file is standard
+JSON, and read back as those floats; files with the bare ``NaN`` of earlier versions still load.
+
+Saving goes through :func:`microgradnn.fileio.write_atomic`: a temporary file next to the
+target renamed over it, so a reader never sees half a file and a failed save leaves no
+temporary file behind.
 """
 
 from __future__ import annotations
 
-import errno
 import json
+import math
 import os
 import stat
-import tempfile
-from pathlib import Path
 from typing import Any, Union
+
+from microgradnn.checks import check_path
+from microgradnn.fileio import file_kind
 
 PathLike = Union[str, "os.PathLike[str]"]  # noqa: UP007 - runtime alias for Python 3.10
 
@@ -79,33 +85,6 @@ def shorten(value: object) -> str:
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
 
 
-def _check_path_argument(path: object, what: str) -> str:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{what}: path must be a str or os.PathLike, got {type(path).__name__}")
-    shown = os.fspath(path)
-    if not isinstance(shown, str):
-        raise TypeError(f"{what}: path must be text, got {type(shown).__name__}")
-    if "\0" in shown:
-        raise ValueError(f"{what}: the path {shown!r} contains a NUL character")
-    if not shown:
-        raise ValueError(f"{what}: the path is empty")
-    return shown
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a special file"
-
-
 # ---------------------------------------------------------------------------------- reading
 def _read_bytes(shown: str) -> bytes:
     """The file's bytes, after checking it is a regular file no larger than MAX_FILE_BYTES."""
@@ -122,7 +101,7 @@ def _read_bytes(shown: str) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise ModelFileError(f"{shown}: is a folder, not a model file")
         if not stat.S_ISREG(info.st_mode):
-            raise ModelFileError(f"{shown}: is {_file_kind(info.st_mode)}, not a regular file")
+            raise ModelFileError(f"{shown}: is {file_kind(info.st_mode)}, not a regular file")
         if info.st_size > MAX_FILE_BYTES:
             raise ModelFileError(
                 f"{shown}: the file has {info.st_size:,} bytes; model files are read up to "
@@ -193,7 +172,8 @@ def _parse_json(shown: str, data: bytes) -> Any:
         return obj
 
     try:
-        # parse_constant turns NaN and ±Infinity (which save writes for such parameters) into floats.
+        # parse_constant turns bare NaN and ±Infinity (which versions before the string encoding
+        # wrote for such parameters) into floats.
         return json.loads(text, parse_int=parse_int, object_pairs_hook=unique_keys, parse_constant=float)
     except json.JSONDecodeError as e:
         hint = " (the file looks truncated)" if e.pos >= len(text.rstrip()) else ""
@@ -226,6 +206,9 @@ def _check_document(shown: str, document: Any) -> dict[str, Any]:
     for name, v in parameters.items():
         if len(name) > MAX_NAME_CHARS:
             raise ModelFileError(f"{shown}: the parameter name {shorten(name)} is too long")
+        if isinstance(v, str) and v in NONFINITE:
+            parameters[name] = NONFINITE[v]
+            continue
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ModelFileError(f"{shown}: parameter {shorten(name)} is not a number: {shorten(v)}")
         # An integer literal of up to MAX_INT_DIGITS digits always fits a float.
@@ -239,7 +222,7 @@ def read_model_file(path: PathLike) -> dict[str, Any]:
     Returns the document with every parameter a float. A missing file raises
     ``FileNotFoundError``; every other problem raises :class:`ModelFileError` naming the file.
     """
-    shown = _check_path_argument(path, "load")
+    shown = check_path("load(path)", path, writing=False)
     return _check_document(shown, _parse_json(shown, _read_bytes(shown)))
 
 
@@ -313,62 +296,15 @@ def check_config(path: PathLike, document: dict[str, Any], activations: tuple[st
 
 
 # ---------------------------------------------------------------------------------- writing
-def _target_of(shown: str) -> Path:
-    """Where ``save`` writes: through symbolic links to their final target, which must be a
-    regular file or not exist yet."""
-    target = Path(os.path.realpath(shown))
-    try:
-        info = os.stat(target)
-    except FileNotFoundError:
-        return target
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(
-            f"save: {shown} is {_file_kind(info.st_mode)}, not a regular file; "
-            "a model is saved only to a regular file, which it replaces"
-        )
-    # The rename would replace even a read-only file; honour the protection open() would.
-    if not os.access(target, os.W_OK):
-        raise PermissionError(errno.EACCES, f"save: {shown} is read-only; not replacing it")
-    return target
+# JSON has no NaN or infinity, and the parameters of a model that diverged are exactly the ones
+# a user wants to save and look at. They are written as these strings, read back as the floats.
+NONFINITE: dict[str, float] = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def write_text_atomically(path: PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
-
-    A symbolic link is written through (its target is replaced, the link stays); a path that
-    is a folder, FIFO or device is refused with ``ValueError``, a file the user may not write
-    with ``PermissionError``. An existing file keeps its permission bits; a new one gets those
-    of ``open()`` (0666 less the umask). On any failure the temporary file is removed and the
-    old file, if any, is untouched. Returns the path that was written (the link's target for a
-    link).
-    """
-    shown = _check_path_argument(path, "save")
-    target = _target_of(shown)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)  # the only way to read the umask is to set it, then put it back
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:  # name the user's folder, not the temporary file that was never made
-        where = f"in the folder {target.parent}"
-        raise type(e)(e.errno, f"save: cannot write {shown}: {e.strerror} ({where})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_name, mode)  # mkstemp made it private (0600); os.fchmod is not on Windows
-        os.replace(tmp_name, target)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
+def _encode(v: float) -> float | str:
+    if math.isfinite(v):
+        return v
+    return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
 
 
 def model_document(cls: str, config: dict[str, Any] | None, parameters: dict[str, float]) -> str:
@@ -379,9 +315,10 @@ def model_document(cls: str, config: dict[str, Any] | None, parameters: dict[str
         "version": FORMAT_VERSION,
         "class": cls,
         "config": config,
-        "parameters": parameters,
+        "parameters": {name: _encode(v) for name, v in parameters.items()},
     }
     try:
-        return json.dumps(document, indent=1) + "\n"
+        # allow_nan=False: the file is standard JSON, which any JSON reader accepts.
+        return json.dumps(document, indent=1, allow_nan=False) + "\n"
     except (TypeError, ValueError) as e:
         raise TypeError(f"save: the {cls} config {shorten(config)} cannot be written as JSON: {e}") from None

@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from numbers import Real
 from operator import attrgetter
 from pathlib import Path
@@ -29,8 +30,9 @@ from typing import TYPE_CHECKING, Any, Generic, Union, cast
 
 from microgradnn import modelfile
 from microgradnn._seeding import random_source
-from microgradnn.checks import check_int
+from microgradnn.checks import check_int, check_path, describe, is_array
 from microgradnn.engine import Number, Value, make_node, no_grad
+from microgradnn.fileio import write_atomic
 from microgradnn.gc_control import gc_paused
 from microgradnn.modelfile import ModelFileError
 from microgradnn.ops import DOT, OPS
@@ -109,10 +111,19 @@ def _init_bound(init: str, nin: int, fan_out: int) -> float:
 
 def _as_inputs(x: Sequence[Value | Number], nin: int, what: str) -> tuple[Value, ...]:
     """The input vector as Values, numbers wrapped once (not once per neuron that reads them)."""
-    try:
-        n = len(x)
-    except TypeError:
-        raise TypeError(f"{what} expects a sequence of {nin} numbers, got {type(x).__name__}") from None
+    kind = type(x)
+    # A sample is an ordered sequence: a set (or a dict, whose keys iterate) has a len and can be
+    # iterated, but in an order that is not the features' order. list and tuple are tested first
+    # by type, which is cheaper than the abstract Sequence check on every forward pass.
+    if kind is not list and kind is not tuple and (
+        isinstance(x, (str, bytes)) or not (isinstance(x, Sequence) or is_array(x))
+    ):
+        hint = "; a set or dict has no order of features" if isinstance(x, (AbstractSet, Mapping)) else ""
+        raise TypeError(
+            f"{what}(x) must be one sample, a sequence of {nin} numbers (a list, tuple or 1-D array), "
+            f"got {describe(x)}{hint}"
+        )
+    n = len(x)
     if n != nin:
         raise ValueError(f"{what} expects {nin} inputs, got {n}")
     try:
@@ -121,6 +132,16 @@ def _as_inputs(x: Sequence[Value | Number], nin: int, what: str) -> tuple[Value,
         i, bad = next((i, v) for i, v in enumerate(x) if not isinstance(v, (Value, Real)))
         got = f"{type(bad).__name__}: {bad!r}"
         raise TypeError(f"{what}: input {i} must be a number or a Value, got {got}") from None
+
+
+def _check_batch(X: object, what: str) -> None:
+    """A batch is an ordered sequence of samples: a set or dict would put the outputs in an
+    order of its own, not the samples' (generators and other iterables keep theirs)."""
+    if isinstance(X, (AbstractSet, Mapping, str, bytes)):
+        raise TypeError(
+            f"{what} must be a sequence of samples (a list, tuple or 2-D array), got {describe(X)}; "
+            "a set or dict has no order of samples"
+        )
 
 
 # ---------------------------------------------------------------------- the forward pass
@@ -216,6 +237,7 @@ class Module:
 
     def predict_batch(self, X: Sequence[Sequence[Number | Value]]) -> list:
         """``[self.predict(x) for x in X]`` (through `forward_batch` where the module has one)."""
+        _check_batch(X, f"{type(self).__name__}.predict_batch(X)")
         batch = getattr(self, "forward_batch", None)
         with no_grad():
             outs = batch(X) if batch is not None else [self(x) for x in X]
@@ -267,13 +289,17 @@ class Module:
         """Write the architecture and every parameter to ``path`` as JSON; returns the path.
 
         Floats are written with ``repr``, so loading gives back bit-identical values. The file
-        is written to a temporary file in the same folder and then renamed over ``path``, so a
-        failure never leaves a half-written file (nor the temporary one). A symbolic link is
-        written through to its target; a folder, FIFO or device at ``path`` is refused with
-        ``ValueError``. An existing file keeps its permission bits.
+        is written by :func:`microgradnn.fileio.write_atomic`: to a temporary file in the same
+        folder, then renamed over ``path``, so a failure never leaves a half-written file (nor
+        the temporary one). A symbolic link is written through to its target. A folder at
+        ``path`` raises ``IsADirectoryError``, an empty path ``FileNotFoundError``, a FIFO or
+        device ``OSError``: ``except OSError`` catches every file-system problem. An existing
+        file keeps its permission bits. NaN and infinite parameters are written as the strings
+        ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (standard JSON) and load back exactly.
         """
+        check_path("Module.save(path)", path)  # before the model is turned into text
         text = modelfile.model_document(type(self).__name__, self._config(), self.state_dict())
-        modelfile.write_text_atomically(path, text)
+        write_atomic(path, text, name="Module.save(path)")
         return Path(path)
 
     def load(self, path: PathLike) -> Module:
@@ -512,6 +538,7 @@ class MLP(Module, Generic[Output]):
 
     def forward_batch(self, X: Sequence[Sequence[Value | Number]]) -> list[Output]:
         """``[model(x) for x in X]``, faster: the weights are read once for the whole batch."""
+        _check_batch(X, "MLP.forward_batch(X)")
         plan = _plan([layer.neurons for layer in self.layers])
         nin = self.nin
         with gc_paused():

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from microgradnn.checks import as_matrix, as_targets, check_bool, check_int, check_real
+from microgradnn.checks import as_matrix, as_targets, check_bool, check_int, check_path, check_real
 from microgradnn.engine import Value, no_grad
+from microgradnn.fileio import write_atomic
 
 __all__ = [
     "MissingMatplotlibError",
@@ -54,13 +55,28 @@ def _new_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any, bool]:
     return fig, ax, True
 
 
-def _finish(fig: Any, path: str | os.PathLike[str] | None, made: bool) -> Any:
-    if path is not None:
-        fig.savefig(Path(path), dpi=120, bbox_inches="tight")
-    if made:
-        # Unregister the figure from pyplot: Jupyter then shows it once, as the cell's result,
-        # instead of twice, and scripts that make many figures do not accumulate them.
-        _pyplot().close(fig)
+def _save_figure(fig: Any, path: str | os.PathLike[str], name: str) -> None:
+    """``fig.savefig(path)``, but atomic: rendered into memory, then written by `write_atomic`,
+    so that a failure never leaves a truncated picture in place of the old one."""
+    import io
+
+    target = Path(check_path(name, path))
+    # The suffix chooses the format, as savefig does for a path; no suffix: matplotlib's default.
+    fmt = target.suffix[1:].lower() or None
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=120, bbox_inches="tight")
+    write_atomic(target, buffer.getvalue(), name=name)
+
+
+def _finish(fig: Any, path: str | os.PathLike[str] | None, made: bool, name: str) -> Any:
+    try:
+        if path is not None:
+            _save_figure(fig, path, name)
+    finally:
+        if made:
+            # Unregister the figure from pyplot: Jupyter then shows it once, as the cell's result,
+            # instead of twice, and scripts that make many figures do not accumulate them.
+            _pyplot().close(fig)
     return fig
 
 
@@ -87,6 +103,8 @@ def plot_loss(
     if not losses:
         raise ValueError("plot_loss(history) is empty (no epochs)")
     log_scale = check_bool("plot_loss(log_scale)", log_scale)
+    if path is not None:
+        check_path("plot_loss(path)", path)
     fig, ax, made = _new_axes(ax, (6.4, 4.0))
     epochs = range(1, len(losses) + 1)
     ax.plot(epochs, losses, color="tab:blue", label="loss")
@@ -104,7 +122,7 @@ def plot_loss(
         twin.set_ylabel(label, color="tab:orange")
         if metric_name == "accuracy":
             twin.set_ylim(0, 105)
-    return _finish(fig, path, made)
+    return _finish(fig, path, made, "plot_loss(path)")
 
 
 def _model_scores(model: Any, points: list[list[float]]) -> list[Any]:
@@ -170,6 +188,8 @@ def plot_decision_boundary(
     resolution = check_int("plot_decision_boundary(resolution)", resolution, lo=2, hi=1000)
     padding = check_real("plot_decision_boundary(padding)", padding, lo=0.0)
     show_accuracy = check_bool("plot_decision_boundary(show_accuracy)", show_accuracy)
+    if path is not None:
+        check_path("plot_decision_boundary(path)", path)
     plt = _pyplot()
     fig, ax, made = _new_axes(ax, (6.0, 5.0))
     xs = [float(p[0]) for p in X]
@@ -215,7 +235,7 @@ def plot_decision_boundary(
         correct = sum(p == t for p, t in zip(predicted, labels))
         title = f"{title}\naccuracy {correct / len(labels):.1%} ({correct}/{len(labels)} points)"
     ax.set_title(title)
-    return _finish(fig, path, made)
+    return _finish(fig, path, made, "plot_decision_boundary(path)")
 
 
 def _class_of_label(t: Any) -> int:
@@ -242,6 +262,8 @@ def plot_regression(
     X = as_matrix("plot_regression(X)", X, width=1, width_of="the samples must be 1-D")
     y = as_targets("plot_regression(y)", y, n=len(X), nested=False)
     points = check_int("plot_regression(points)", points, lo=2)
+    if path is not None:
+        check_path("plot_regression(path)", path)
     fig, ax, made = _new_axes(ax, (6.4, 4.0))
     xs = [float(p[0]) for p in X]
     lo, hi = min(xs), max(xs)
@@ -252,7 +274,7 @@ def plot_regression(
     ax.legend()
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    return _finish(fig, path, made)
+    return _finish(fig, path, made, "plot_regression(path)")
 
 
 # ---------------------------------------------------------------------- training you can watch
@@ -383,15 +405,25 @@ class TrainingAnimation:
         return self.to_html()
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``path``: a GIF (``.gif``) or a web page with the player (``.html``)."""
-        target = Path(path)
+        """Write ``path``: a GIF (``.gif``) or a web page with the player (``.html``).
+
+        The file replaces an old one atomically (`microgradnn.fileio.write_atomic`)."""
+        name = "TrainingAnimation.save(path)"
+        target = Path(check_path(name, path))
         suffix = target.suffix.lower()
         if suffix == ".gif":
+            from tempfile import TemporaryDirectory
+
             from matplotlib.animation import PillowWriter
 
-            # Hold the end of training for about a second before the GIF starts
-            # again; Pillow merges the repeated frames into one that is shown longer.
-            self._render(PillowWriter(fps=self.fps), target, hold=self.fps)
+            # Pillow writes the GIF to a file name of its own; a private folder holds it
+            # until it is complete, and only then does it replace the user's file.
+            with TemporaryDirectory() as folder:
+                rendered = Path(folder, "training.gif")
+                # Hold the end of training for about a second before the GIF starts
+                # again; Pillow merges the repeated frames into one that is shown longer.
+                self._render(PillowWriter(fps=self.fps), rendered, hold=self.fps)
+                write_atomic(target, rendered.read_bytes(), name=name)
         elif suffix in (".html", ".htm"):
             from html import escape
 
@@ -399,9 +431,9 @@ class TrainingAnimation:
                 f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
                 f"<title>{escape(self.title)}</title>\n</head>\n<body>\n{self.to_html()}\n</body>\n</html>\n"
             )
-            target.write_text(page, encoding="utf-8")
+            write_atomic(target, page, name=name)
         else:
-            raise ValueError(f"animate_training: path must end in .gif or .html, got {str(path)!r}")
+            raise ValueError(f"{name} must end in .gif or .html, got {str(path)!r}")
         return target
 
 
@@ -445,8 +477,10 @@ def animate_training(
         )
     if isinstance(dpi, bool) or not isinstance(dpi, int) or not 20 <= dpi <= 600:
         raise ValueError(f"animate_training: dpi must be an integer in 20..600, got {dpi!r}")
-    if path is not None and Path(path).suffix.lower() not in (".gif", ".html", ".htm"):
-        raise ValueError(f"animate_training: path must end in .gif or .html, got {str(path)!r}")
+    if path is not None:
+        suffix = Path(check_path("animate_training(path)", path)).suffix.lower()
+        if suffix not in (".gif", ".html", ".htm"):
+            raise ValueError(f"animate_training: path must end in .gif or .html, got {str(path)!r}")
     try:
         labels = [_class_of_label(t) for t in y]
     except ValueError as e:

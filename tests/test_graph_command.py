@@ -533,9 +533,9 @@ def test_an_output_that_cannot_be_written_is_status_1(case: str, tmp_path: Path)
     (tmp_path / "file").write_text("")
     target, complaint = {
         "missing folder": (tmp_path / "missing" / "g.dot", "No such file or directory"),
-        "a folder in its place": (tmp_path / "g.dot", "Is a directory"),
+        "a folder in its place": (tmp_path / "g.dot", "is a folder; give the name of a file"),
         "a file in the path": (tmp_path / "file" / "g.dot", "Not a directory"),
-        "a newline": (tmp_path / "no\nfolder" / "g.dot", "no\\nfolder/g.dot: No such file"),
+        "a newline": (tmp_path / "no\nfolder" / "g.dot", "no\\nfolder/g.dot': No such file"),
     }[case]
     result = run_command("x*y", "--at", "x=2", "y=3", "-o", str(target))
     assert_one_line_error(result, 1, complaint)

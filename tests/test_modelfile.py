@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import resource
@@ -208,13 +209,17 @@ def test_files_that_are_not_regular_or_too_large_are_refused_unread(case: str, t
 
 def test_bad_path_arguments(tmp_path: Path) -> None:
     model = MLP(1, [1], seed=0)
-    for call in (load_model, model.load, model.save):
-        with pytest.raises(ValueError, match="contains a NUL character"):
+    for call, name in ((load_model, "load"), (model.load, "load"), (model.save, "Module.save")):
+        with pytest.raises(ValueError, match=re.escape(f"{name}(path) contains a NUL character")):
             call(str(tmp_path / "a\0b.json"))
-        with pytest.raises(ValueError, match="the path is empty"):
+        # open('') raises FileNotFoundError; so do load and save
+        with pytest.raises(FileNotFoundError, match=re.escape(f"{name}(path) is empty; give a file name")):
             call("")
-        with pytest.raises(TypeError, match="path must be a str or os.PathLike, got int"):
-            call(3)
+        for bad, shown in ((3, "int: 3"), (None, "NoneType: None"), (b"m.json", "bytes: b'm.json'")):
+            message = f"{name}(path) must be a file name (str or pathlib.Path), got {shown}"
+            with pytest.raises(TypeError, match=re.escape(message)):
+                call(bad)
+    assert list(tmp_path.iterdir()) == []
     with pytest.raises(FileNotFoundError, match="model file not found"):
         load_model(tmp_path / "missing.json")
 
@@ -245,15 +250,17 @@ def test_save_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
     folder.mkdir()
     link = tmp_path / "link.json"
     link.symlink_to(fifo)
+    # The OSError subclasses open() raises for the same mistakes, so `except OSError` catches them.
     cases = {
-        fifo: "is a FIFO (named pipe), not a regular file",
-        folder: "is a folder, not a regular file",
-        link: "is a FIFO",
-        Path("/dev/null"): "is a character device, not a regular file",
+        fifo: (OSError, "is a FIFO (named pipe), not a regular file"),
+        folder: (IsADirectoryError, "is a folder; give the name of a file"),
+        link: (OSError, "is a FIFO"),
+        Path("/dev/null"): (OSError, "is a character device, not a regular file"),
     }
-    for path, complaint in cases.items():
-        with pytest.raises(ValueError, match=re.escape(f"save: {path} {complaint}")):
+    for path, (error, complaint) in cases.items():
+        with pytest.raises(error, match=re.escape(f"Module.save(path): {path} {complaint}")) as caught:
             MLP(1, [1], seed=0).save(path)
+        assert not isinstance(caught.value, ValueError) and "\n" not in str(caught.value)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) and folder.is_dir() and link.is_symlink()
     assert list(folder.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.json", "folder.json", "link.json"]
@@ -309,6 +316,41 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_temporary_file(t
     assert result.stdout.split() == ["OSError", "27"], result.stderr  # 27: EFBIG, file too large
     assert path.read_bytes() == old
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+def test_nonfinite_parameters_are_saved_as_standard_json_and_load_back_exactly(tmp_path: Path) -> None:
+    # A diverged model is worth saving to look at: its file must be JSON any reader accepts.
+    model = MLP(2, [3, 1], seed=1)
+    specials = [math.nan, math.inf, -math.inf, -0.0, 5e-324]
+    for p, v in zip(model.parameters(), specials):
+        p.data = v
+    path = model.save(tmp_path / "diverged.json")
+    text = path.read_text(encoding="utf-8")
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    document = json.loads(text, parse_constant=refuse)  # a strict reader: no bare NaN/Infinity
+    written = list(document["parameters"].values())[:5]
+    assert written == ["NaN", "Infinity", "-Infinity", -0.0, 5e-324]
+    for loaded in (load_model(path), MLP(2, [3, 1], seed=2).load(path)):
+        assert [bits(p.data) for p in loaded.parameters()] == [bits(p.data) for p in model.parameters()]
+
+
+def test_files_with_the_bare_nan_of_earlier_versions_still_load(tmp_path: Path) -> None:
+    model = MLP(1, [1], seed=0)
+    document = {"format": "microgradnn.model", "version": 1, "class": "MLP", "config": model._config(),
+                "parameters": {"layers.0.neurons.0.w.0": math.nan, "layers.0.neurons.0.b": -math.inf}}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert "NaN" in path.read_text(encoding="utf-8")
+    w, b = load_model(path).parameters()
+    assert math.isnan(w.data) and b.data == -math.inf
+    for bad in ("nan", "inf", "Infinity ", "+Infinity"):  # only the three exact strings
+        document["parameters"]["layers.0.neurons.0.b"] = bad
+        path.write_text(json.dumps(document), encoding="utf-8")
+        with pytest.raises(ModelFileError, match="is not a number"):
+            load_model(path)
 
 
 def test_a_read_only_file_is_not_replaced(tmp_path: Path) -> None:

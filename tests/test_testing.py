@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 import sympy
-from hypothesis import Phase, given, seed, settings
+from hypothesis import Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from microgradnn.engine import Value, grad, topological_order
@@ -385,12 +385,33 @@ def _eval_namespace() -> dict:
     }  # fmt: skip
 
 
+@st.composite
+def expressions_and_points(draw: st.DrawFn) -> tuple[Expression, list[float]]:
+    """An expression and leaf values for it: any in the range, including its ends and a step of
+    gradcheck's default eps (1e-6) beyond them, where gradcheck evaluates at the ends."""
+    expression = draw(expressions(st.integers(1, 3), max_ops=10))
+    edges = st.sampled_from([-3.0 - 1e-6, 3.0 + 1e-6, 0.0])
+    return expression, [draw(st.one_of(finite_floats(), edges)) for _ in range(expression.n_leaves)]
+
+
+def _steps_reaching_the_bound_at_the_ends() -> Expression:
+    """What the builder makes of x0 * x0, tanh, 2 ** (that), x0 ** (that): once
+    (x0 ** 2 + 1) ** 2 ** tanh(x0 * x0), which is 99.99999 at x0 = ±3 and passed the bound of
+    100 at ±(3 + 1e-6), one finite-difference step outside the range its intervals covered."""
+    builder = ExpressionBuilder(1)
+    square = builder.apply("mul", (0, 0))
+    power = builder.apply("rpow", (builder.apply("tanh", (square,)),), 2.0)
+    builder.apply("vpow", (0, power))
+    return builder.finish()
+
+
 @settings(max_examples=200, deadline=None)
-@given(expressions(st.integers(1, 3), max_ops=10), st.data())
-def test_every_expression_is_valid_bounded_and_printed_as_a_correct_formula(expression: Expression, data) -> None:  # noqa: E501
-    # Any leaf values in the range, including its ends and a finite-difference step beyond.
-    values = [data.draw(st.one_of(finite_floats(), st.sampled_from([-3.0 - 1e-6, 3.0 + 1e-6, 0.0])))
-              for _ in range(expression.n_leaves)]  # fmt: skip
+@example((_steps_reaching_the_bound_at_the_ends(), [-3.0 - 1e-6]))
+@given(expressions_and_points())
+def test_every_expression_is_valid_bounded_and_printed_as_a_correct_formula(
+    case: tuple[Expression, list[float]],
+) -> None:
+    expression, values = case
     nodes = expression.evaluate_nodes(values)
     assert all(math.isfinite(v) and abs(v) <= 100.0 for v in nodes.values())
     out = expression.build([Value(v) for v in values])  # the engine accepts every domain

@@ -120,6 +120,12 @@ NUMBER_OPERAND_OPS = frozenset({"add", "mul", "sub", "div"})
 # fractional powers, arguments of log); the margin also covers finite-difference steps.
 AWAY_FROM_ZERO = 0.25
 DEFAULT_BOUND = 100.0
+# Finite differences evaluate an expression a step outside the leaf range when a leaf sits at
+# one of its ends (gradcheck's default step is 1e-6). The builder's intervals cover the range
+# widened by this much on each side, so the domains and the bound hold there too; a bound
+# reached exactly at an end of the range, as (x0 ** 2 + 1) ** 2 ** tanh(x0 * x0) reaches 100 at
+# x0 = ±3, would otherwise be passed one step beyond it.
+STEP_MARGIN = 1e-3
 
 
 @dataclass(frozen=True)
@@ -490,7 +496,8 @@ class ExpressionGraph:
 class ExpressionBuilder:
     """Makes valid :class:`Expression` s step by step: ``apply`` an operation, ``finish``.
 
-    Every leaf is assumed to lie in ``leaf_range``. The builder keeps an interval containing
+    Every leaf is assumed to lie in ``leaf_range``, or at most :data:`STEP_MARGIN` outside it
+    (where a finite difference steps from its ends). The builder keeps an interval containing
     each node's value for every such leaf assignment and guards each operation's inputs so the
     result is defined, smooth (apart from relu/leaky_relu/abs kinks) and within ±``bound``.
     Identical nodes are made once (hash-consing), so repeated sub-expressions are shared.
@@ -508,7 +515,8 @@ class ExpressionBuilder:
         self.n_leaves = n_leaves
         self.bound = float(bound)
         self._nodes: list[Node] = [Node("leaf", index=i) for i in range(n_leaves)]
-        self._intervals: list[tuple[float, float]] = [(lo, hi)] * n_leaves
+        # Widened by STEP_MARGIN: where finite differences step from the range's ends.
+        self._intervals: list[tuple[float, float]] = [(lo - STEP_MARGIN, hi + STEP_MARGIN)] * n_leaves
         self._index: dict[Node, int] = {}
 
     def __len__(self) -> int:

@@ -99,8 +99,9 @@ def expressions(
 
     Each drawn operation takes its inputs from the leaves and the earlier drawn operations, so
     sub-expressions are shared (fan-out); every operation nobody uses is added into the output.
-    Domains are valid for all leaf values in ``leaf_range`` and all values stay within
-    ±``bound`` (guards such as ``log(a ** 2 + 1)`` are part of the expression; see
+    Domains are valid for all leaf values in ``leaf_range`` (and up to ``STEP_MARGIN``, 1e-3,
+    beyond its ends, where finite differences step) and all values stay within ±``bound``
+    (guards such as ``log(a ** 2 + 1)`` are part of the expression; see
     :class:`ExpressionBuilder`). ``n_leaves`` is a number or a strategy for one. Shrinks
     towards few operations, early operations in ``ALL_OPS`` and the leaf ``x0``.
     """

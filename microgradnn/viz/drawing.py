@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import graphviz
 
-from microgradnn.checks import check_bool, check_choice, check_int, describe
+from microgradnn.checks import check_bool, check_choice, check_int, describe, display_label
 from microgradnn.engine import Value, topological_order
 from microgradnn.viz.collapse import Plan, module_path, plan_collapse
 from microgradnn.viz.rendering import display_bundle, render, render_svg
@@ -271,7 +271,7 @@ def _role(i: int, node: Any, is_param: list[bool], roots: set[int]) -> str:
 
 def describe_node(node: Any, precision: int) -> str:
     """A short name for a node in captions: its label, else its operation, else its value."""
-    label = getattr(node, "label", "")
+    label = display_label(getattr(node, "label", ""))
     if label:
         return repr(label)
     if node._prev:
@@ -337,7 +337,9 @@ def layout_graph(roots: list[Any], options: Options, expanded: frozenset[int] = 
     index = {node: i for i, node in enumerate(nodes)}
     children = [[index[c] for c in node._prev] for node in nodes]
     root_ids = [index[r] for r in roots]
-    labels = [getattr(node, "label", "") or "" for node in nodes]
+    # Labels can be set to anything after construction (v.label = 5, bytes, a lone surrogate,
+    # 100,000 characters): drawings read them as safe, bounded text.
+    labels = [display_label(getattr(node, "label", "")) for node in nodes]
     if options.parameters_given:
         is_param = [not node._prev and node in options.parameters for node in nodes]
     else:

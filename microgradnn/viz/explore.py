@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from microgradnn.checks import check_path, display_label
+from microgradnn.fileio import write_atomic
 from microgradnn.viz.drawing import (
     DEFAULT_MAX_NODES,
     STEP_FILLS,
@@ -137,7 +139,7 @@ class Explorer:
     # ------------------------------------------------------------------ the numbers
     def _name(self, node: Any) -> str:
         """A node's name in the page's formulas: its label quoted, else what it is."""
-        label = getattr(node, "label", "")
+        label = display_label(getattr(node, "label", ""))
         if label:
             return repr(label)
         if node._prev:
@@ -348,14 +350,15 @@ class Explorer:
         """Write the explorer to ``path`` (an .html or .htm file) as one self-contained page.
 
         Raises :class:`~microgradnn.viz.RenderError` if neither ``dot`` nor pygraphviz can draw
-        the graph; nothing is written then.
+        the graph; nothing is written then. The page replaces an old file atomically
+        (:func:`microgradnn.fileio.write_atomic`).
         """
-        path = Path(path)
+        path = Path(check_path("Explorer.save(path)", path))
         if path.suffix.lower() not in (".html", ".htm"):
             shown = repr(path.suffix) if path.suffix else "no suffix"
             raise ValueError(
                 f"save: the explorer is a web page: give an .html file, not {str(path)!r} ({shown})"
             )
         page = self.html()  # render first, so that a failure leaves no partial file
-        path.write_text(page, encoding="utf-8")
+        write_atomic(path, page, name="Explorer.save(path)")
         return path

@@ -18,6 +18,9 @@ from typing import Protocol, Union
 
 import graphviz
 
+from microgradnn.checks import check_path
+from microgradnn.fileio import write_atomic
+
 __all__ = [
     "GraphvizMissingError",
     "RenderError",
@@ -101,20 +104,19 @@ def save(drawing: Drawable, path: str | os.PathLike[str]) -> Path:
     """Write the drawing to ``path``; the suffix chooses the format: .svg, .png or .dot (.gv).
 
     SVG and PNG are rendered as by :func:`render`; .dot writes the DOT source and needs no
-    Graphviz. Returns the path written.
+    Graphviz. The file is replaced atomically (:func:`microgradnn.fileio.write_atomic`): if
+    anything fails, the old file is unchanged. Returns the path written.
     """
-    path = Path(path)
+    path = Path(check_path("save(path)", path))
     kind = SAVE_FORMATS.get(path.suffix.lower())
     if kind is None:
         shown = repr(path.suffix) if path.suffix else "no suffix"
         raise ValueError(
             f"save: cannot tell the format of {str(path)!r} ({shown}); use a .svg, .png or .dot file"
         )
-    if kind == "dot":
-        path.write_text(_source_of(drawing), encoding="utf-8")
-    else:
-        # Render first, so that a failure leaves no empty or partial file behind.
-        path.write_bytes(render(drawing, kind))
+    # Render first, so that a failure leaves no empty or partial file behind.
+    data = _source_of(drawing).encode("utf-8") if kind == "dot" else render(drawing, kind)
+    write_atomic(path, data, name="save(path)")
     return path
 
 
