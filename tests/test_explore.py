@@ -459,7 +459,7 @@ def test_with_pip_alone_pygraphviz_draws_the_page_with_the_same_ids(tmp_path):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert 'id="mgn&#45;n2"' in result.stdout and 'id="mgn&#45;n0&#45;n1op"' in result.stdout
+    assert 'id="mgn-n2"' in result.stdout and 'id="mgn-n0-n1op"' in result.stdout
 
 
 def test_the_picture_is_draw_dots_with_ids():
@@ -470,7 +470,7 @@ def test_the_picture_is_draw_dots_with_ids():
     # The same DOT, plus one line per kind giving nodes and edges their ids.
     assert [line for line in with_ids.splitlines() if "mgn-" not in line] == plain.splitlines()
     svg = explorer.svg()
-    assert svg.startswith("<svg") and 'id="mgn&#45;n9"' in svg and "<!--" not in svg and "<title>" not in svg
+    assert svg.startswith("<svg") and 'id="mgn-n9"' in svg and "<!--" not in svg and "<title>" not in svg
     assert render_svg(draw_dot(root, local_grads=True)).count("<text") == svg.count("<text")
 
 
@@ -491,15 +491,15 @@ def test_a_summarised_graph_maps_hidden_nodes_to_their_boxes():
     for step in data["backward"]:
         group = data["groupOf"][step[0]]
         shown = f"n{step[0]}" if group is None else f"g{group}"
-        assert f'id="mgn&#45;{shown}"' in svg  # every step highlights something drawn
+        assert f'id="mgn-{shown}"' in svg  # every step highlights something drawn
     assert len(data["backward"]) == len(BackwardStepper(loss))
     # Expanding a box draws its nodes as records and leaves the other boxes as they are.
     gi = data["expandable"][0]
     expanded = explorer.svg(expanded=gi)
     members = [i for i, g in enumerate(data["groupOf"]) if g == gi]
-    assert all(f'id="mgn&#45;n{i}"' in expanded for i in members)
-    assert f'id="mgn&#45;g{gi}"' not in expanded and all(
-        f'id="mgn&#45;g{other}"' in expanded for other in boxes - {gi}
+    assert all(f'id="mgn-n{i}"' in expanded for i in members)
+    assert f'id="mgn-g{gi}"' not in expanded and all(
+        f'id="mgn-g{other}"' in expanded for other in boxes - {gi}
     )
 
 
@@ -513,6 +513,8 @@ def test_clicking_a_box_expands_it_and_stepping_goes_on(browser, tmp_path):
     gi = data["expandable"][0]
     members = [i for i, g in enumerate(data["groupOf"]) if g == gi]
     assert not browser.find_elements("css selector", f"#mgn-n{members[0]}")
+    # The page opens at a readable scale around the output; "all" shows the whole summary.
+    browser.find_element("css selector", '[data-act="whole"]').click()
     browser.find_element("css selector", f"#mgn-g{gi}").click()
     assert browser.find_elements("css selector", f"#mgn-n{members[0]}")
     assert browser.find_element("css selector", '[data-act="collapse"]').is_displayed()
