@@ -55,7 +55,7 @@ _EXPAND_NODES = 80
 _EXPAND_BOXES = 12
 # Each expanded box is a whole second picture in the page: stop adding them past this many
 # characters of SVG, so that a saved page stays small (the rest stay boxes).
-_EXPAND_BUDGET = 300_000
+_EXPAND_BUDGET = 200_000
 # Graphviz's `dot` needs seconds for a few hundred records and many minutes for thousands
 # (measured: 834 records 3.5 s; 1,230 records of the moons loss > 5 minutes): the explorer
 # refuses at once to draw more than this many one by one.
@@ -113,7 +113,8 @@ def _module_of(nodes: list[Any], model: Any) -> list[tuple[str, ...] | None]:
         named = getattr(model, "named_parameters", None)
         if not callable(named):
             raise TypeError(
-                f"explore(model) must be a Module with named_parameters() (such as an MLP), got {describe(model)}"
+                "explore(model) must be a Module with named_parameters() (such as an MLP), "
+                f"got {describe(model)}"
             )
         path_of = {param: module_path(name) for name, param in named()}
         paths = [None if node._prev else path_of.get(node) for node in nodes]
@@ -277,11 +278,12 @@ class Explorer:
         self._index = {node: i for i, node in enumerate(nodes)}
         # A module called on several inputs (a batch) makes the same node once per call:
         # "(call k)" tells them apart, k counting calls in the order the graph was built.
-        kinds = [
-            (modules[i], str(node._op)) if node._prev and modules[i] else None for i, node in enumerate(nodes)
+        kinds: list[tuple[tuple[str, ...], str] | None] = [
+            (module, str(node._op)) if node._prev and module else None for module, node in zip(modules, nodes)
         ]
         total = Counter(k for k in kinds if k is not None)
         seen: Counter = Counter()
+        self._by_module = [False] * len(nodes)  # named after the module that made it
         names = []
         for i, node in enumerate(nodes):
             label = getattr(node, "label", "")
@@ -291,6 +293,7 @@ class Explorer:
             elif node is self.root:
                 names.append("[output]")
             elif kind is not None:
+                self._by_module[i] = True
                 seen[kind] += 1
                 call = f" (call {seen[kind]})" if total[kind] > 1 else ""
                 names.append(f"{_module_name(kind[0])} {kind[1]}{call}")
@@ -407,14 +410,7 @@ class Explorer:
         module_code = {m: k + 1 for k, m in enumerate(module_names)}
         modules = [_module_name(m) for m in module_names]
         module_of = [
-            module_code[self._modules[i]]
-            if self._names[i].startswith(_module_name(self._modules[i] or ()))
-            and self._modules[i]
-            and node._prev
-            and not node.label
-            and node is not self.root
-            else 0
-            for i, node in enumerate(nodes)
+            module_code[m] if m and by_module else 0 for m, by_module in zip(self._modules, self._by_module)
         ]
         names = {}
         for i, node in enumerate(nodes):
@@ -459,30 +455,29 @@ class Explorer:
         if plan is None:
             return {}
         p = self._options.precision
-        params = {
-            node: gi
+        nodes, is_param = self._layout.nodes, self._layout.is_param
+        members = {
+            gi: [nodes[i] for i in group.members if is_param[i] and not nodes[i]._prev]
             for gi, group in enumerate(plan.groups)
-            for node in (self._layout.nodes[i] for i in group.members)
-            if not node._prev and self._layout.is_param[self._index[node]]
         }
+        box_of = {node: gi for gi, params in members.items() for node in params}
         grads: dict[Any, float] = {}
-        largest: dict[int, float] = {}
         shown: dict[int, str] = {}
         changes: dict[int, list[Any]] = {}
+        zero = format_number(0.0, p)
         for step in self.steps:
             touched = set()
             for term in step.terms:
-                gi = params.get(term.input)
+                gi = box_of.get(term.input)
                 if gi is not None:
                     grads[term.input] = term.after
                     touched.add(gi)
             for gi in touched:
-                # Recomputed over the box: a grad can shrink as terms of both signs arrive.
-                members = [abs(grads.get(self._layout.nodes[i], 0.0)) for i in plan.groups[gi].members]
-                nan = any(math.isnan(m) for m in members)
-                largest[gi] = math.nan if nan else max(members)
-                text = format_number(largest[gi], p)
-                if shown.get(gi, format_number(0.0, p)) != text:
+                # Over the whole box again: a grad can shrink as terms of both signs arrive.
+                sizes = [abs(grads.get(node, 0.0)) for node in members[gi]]
+                largest = math.nan if any(map(math.isnan, sizes)) else max(sizes)
+                text = format_number(largest, p)
+                if shown.get(gi, zero) != text:
                     shown[gi] = text
                     changes.setdefault(gi, []).extend([step.number, text])
         return changes
@@ -600,7 +595,7 @@ class Explorer:
             '<button type="button" data-act="zoomin" title="zoom in">+</button>'
             '<button type="button" data-act="zoomout" title="zoom out">−</button>'
             '<button type="button" data-act="fit" title="back to the opening view">fit</button>'
-            '<button type="button" data-act="whole" title="all of the picture (text may be tiny)">all</button>'
+            '<button type="button" data-act="whole" title="all of the picture">all</button>'
             '<button type="button" data-act="collapse" title="back to the summary" hidden>summary</button>'
             "</span>"
             "</div>"
