@@ -6,7 +6,9 @@ Run from the repository's root (needs Chromium, chromedriver and selenium, as th
 
 It saves the lecture neuron's explorer, opens it in headless Chromium with the network
 blocked, and photographs a few states: the start, a backward step with a node's panel open,
-the end, a forward-pass step, and the same page in a dark theme.
+the end, a forward-pass step, and the same page in a dark theme. Then two networks, each
+after three steps of a neuron at a time (Shift+→): the lecture's MLP(3, [4, 4, 1]) loss and
+micrograd's moons loss (MLP(2, [16, 16, 1]), 100 samples), both explored with ``model=``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from microgradnn import Value
+from microgradnn import MLP, Value
+from microgradnn.data import make_moons
 from microgradnn.viz import explore
 
 IMAGES = Path(__file__).resolve().parent / "images"
@@ -31,6 +34,22 @@ def lecture_neuron() -> Value:
     o = n.tanh()
     o.label = "o"
     return o
+
+
+def lecture_mlp() -> tuple[Value, MLP]:
+    model = MLP(3, [4, 4, 1], seed=1)
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    return sum((model(x) - y) ** 2 for x, y in zip(xs, ys)), model  # type: ignore[return-value]
+
+
+def moons() -> tuple[Value, MLP]:
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    model = MLP(2, [16, 16, 1], seed=1337)
+    scores = [model([Value(a), Value(b)]) for a, b in X]
+    losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores)]
+    total = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.parameters())
+    return total, model  # type: ignore[return-value]
 
 
 def browser(width: int, height: int):  # noqa: ANN201 - selenium is imported here, lazily
@@ -57,7 +76,7 @@ def main() -> int:
     IMAGES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         page = explore(lecture_neuron()).save(Path(tmp) / "neuron.html")
-        driver = browser(1000, 700)
+        driver = browser(1400, 800)
         try:
             right = lambda times=1: [ActionChains(driver).send_keys("\ue014").perform() for _ in range(times)]  # noqa: E731
 
@@ -85,6 +104,24 @@ def main() -> int:
             driver.get(page.as_uri())
             right(3)
             shoot("dark")
+        finally:
+            driver.quit()
+        # Networks: the page takes the window's height and opens at readable text (10 px).
+        driver = browser(1200, 760)
+        try:
+            from selenium.webdriver.common.keys import Keys
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            ready = "return !!document.querySelector('.mgn-explorer[data-step]')"
+            for name, (root, model) in (("network", lecture_mlp()), ("moons", moons())):
+                page = explore(root, model=model).save(Path(tmp) / f"{name}.html")
+                driver.get(page.as_uri())
+                WebDriverWait(driver, 30).until(lambda d: d.execute_script(ready))
+                for _ in range(3):  # a neuron (or a run of the loss's own steps) at a time
+                    ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ARROW_RIGHT).key_up(Keys.SHIFT).perform()
+                path = IMAGES / f"explorer-{name}.png"
+                driver.find_element("css selector", ".mgn-explorer").screenshot(str(path))
+                print(f"wrote {path.relative_to(IMAGES.parent.parent)}")
         finally:
             driver.quit()
     return 0

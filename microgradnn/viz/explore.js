@@ -37,7 +37,7 @@ function mgnDecode(data) {
     inputs.push(kids);
     arity.push(count);
   }
-  // Names: a label, or a module's operation with "(call k)" when the module ran several times.
+  // Names: a label, or a module's operation with " #k" when the module made several of them.
   var moduleOf = tokens(data.moduleOf).map(Number);
   var total = {};
   moduleOf.forEach(function (m, i) { if (m) { var k = m + " " + ops[i]; total[k] = (total[k] || 0) + 1; } });
@@ -48,7 +48,7 @@ function mgnDecode(data) {
     if (m) {
       var k = m + " " + ops[i];
       seen[k] = (seen[k] || 0) + 1;
-      return data.modules[m - 1] + " " + ops[i] + (total[k] > 1 ? " (call " + seen[k] + ")" : "");
+      return data.modules[m - 1] + " " + ops[i] + (total[k] > 1 ? " #" + seen[k] : "");
     }
     return ops[i] ? "[" + ops[i] + " node]" : "[leaf " + v + "]";
   });
@@ -260,11 +260,13 @@ function mgnRun(root, packed) {
   function backwardLines(step) {
     var name = data.names[step[0]];
     var g = step[1];
-    var lines = [name + " (op " + data.ops[step[0]] + ", grad " + g +
+    // A long name (a module's node) is written once; the input lines call it "node".
+    var short = name.length > 24 ? "node" : name;
+    var lines = [(short === name ? "" : "node = ") + name + " (op " + data.ops[step[0]] + ", grad " + g +
                  ") passes its grad to its inputs: input.grad += local derivative · grad"];
     step[3].slice(0, 4).forEach(function (t) {
       var input = data.names[t[0]];
-      lines.push(input + ".grad += ∂" + name + "/∂" + input + " · " + name + ".grad = " +
+      lines.push(input + ".grad += ∂" + short + "/∂" + input + " · " + short + ".grad = " +
                  t[1] + " · " + g + " = " + t[2] + "  (now " + t[3] + ")");
     });
     if (step[2] > 4) lines.push("… and " + (step[2] - 4) + " more inputs");
@@ -524,6 +526,12 @@ function mgnRun(root, packed) {
     var s = all >= readable ? Math.min(all, 1.5) : Math.max(Math.min(width / full.w, 1.5), readable);
     if (full.h * s < height) height = Math.max(120, Math.ceil(full.h * s));
     viewBox.style.height = height + "px";
+    // Over a short picture the panel would hide most of it: it goes below, with a fixed
+    // height (decided once, so the layout stays still while stepping).
+    var short = height < 300;
+    root.classList.toggle("mgn-short", short);
+    if (short && panel.parentNode === viewBox) viewBox.after(panel);
+    if (!short && panel.parentNode !== viewBox) viewBox.appendChild(panel);
     var v = { w: width / s, h: height / s };
     // Centred on what does not fit; a picture wider than the view opens at its output's end
     // (where backward starts: the right for rankdir=LR).

@@ -276,8 +276,9 @@ class Explorer:
     def _node_names(self) -> list[str]:
         nodes, modules = self._layout.nodes, self._modules
         self._index = {node: i for i, node in enumerate(nodes)}
-        # A module called on several inputs (a batch) makes the same node once per call:
-        # "(call k)" tells them apart, k counting calls in the order the graph was built.
+        # A module called on several inputs (a batch) makes the same node once per call, and
+        # a module's parameters may each feed one (the p * p of an L2 penalty): " #k" tells
+        # them apart, k counting in the order the graph was built (call k, for a batch).
         kinds: list[tuple[tuple[str, ...], str] | None] = [
             (module, str(node._op)) if node._prev and module else None for module, node in zip(modules, nodes)
         ]
@@ -295,7 +296,7 @@ class Explorer:
             elif kind is not None:
                 self._by_module[i] = True
                 seen[kind] += 1
-                call = f" (call {seen[kind]})" if total[kind] > 1 else ""
+                call = f" #{seen[kind]}" if total[kind] > 1 else ""
                 names.append(f"{_module_name(kind[0])} {kind[1]}{call}")
             elif node._prev:
                 names.append(f"[{node._op} node]")
