@@ -6,9 +6,10 @@ Run from the repository's root (needs Chromium, chromedriver and selenium, as th
 
 It saves the lecture neuron's explorer, opens it in headless Chromium with the network
 blocked, and photographs a few states: the start, a backward step with a node's panel open,
-the end, a forward-pass step, and the same page in a dark theme. Then two networks, each
-after three steps of a neuron at a time (Shift+→): the lecture's MLP(3, [4, 4, 1]) loss and
-micrograd's moons loss (MLP(2, [16, 16, 1]), 100 samples), both explored with ``model=``.
+the end, a forward-pass step, and the same page in a dark theme. Then two networks explored
+with ``model=``, from the step before the first neuron's, after three steps of a neuron at a
+time (Shift+→): the lecture's MLP(3, [4, 4, 1]) loss and micrograd's moons loss
+(MLP(2, [16, 16, 1]), 100 samples).
 """
 
 from __future__ import annotations
@@ -114,9 +115,18 @@ def main() -> int:
 
             ready = "return !!document.querySelector('.mgn-explorer[data-step]')"
             for name, (root, model) in (("network", lecture_mlp()), ("moons", moons())):
-                page = explore(root, model=model).save(Path(tmp) / f"{name}.html")
+                explorer = explore(root, model=model)
+                page = explorer.save(Path(tmp) / f"{name}.html")
                 driver.get(page.as_uri())
                 WebDriverWait(driver, 30).until(lambda d: d.execute_script(ready))
+                # Past the loss's own steps (moons: the L2 penalty's 674 come first), to the
+                # step before the first neuron's; then a neuron at a time.
+                first = next(k for k, step in enumerate(explorer.steps) if str(step.node._op) == "dot")
+                driver.execute_script(
+                    "const s = document.querySelector('.mgn-slider'); s.value = arguments[0];"
+                    "s.dispatchEvent(new Event('input'));",
+                    first,
+                )
                 for _ in range(3):  # a neuron (or a run of the loss's own steps) at a time
                     ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ARROW_RIGHT).key_up(Keys.SHIFT).perform()
                 path = IMAGES / f"explorer-{name}.png"
