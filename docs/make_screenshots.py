@@ -21,6 +21,7 @@ from pathlib import Path
 
 from microgradnn import MLP, Value
 from microgradnn.data import make_moons
+from microgradnn.engine import topological_order
 from microgradnn.viz import explore
 
 IMAGES = Path(__file__).resolve().parent / "images"
@@ -117,6 +118,8 @@ def main() -> int:
             for name, (root, model) in (("network", lecture_mlp()), ("moons", moons())):
                 explorer = explore(root, model=model)
                 page = explorer.save(Path(tmp) / f"{name}.html")
+                values = len(topological_order(root))
+                print(f"{name}: {values:,} Values, saved page {page.stat().st_size:,} bytes")
                 driver.get(page.as_uri())
                 WebDriverWait(driver, 30).until(lambda d: d.execute_script(ready))
                 # Past the loss's own steps (moons: the L2 penalty's 674 come first), to the
