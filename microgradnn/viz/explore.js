@@ -615,4 +615,21 @@ function mgnRun(root, packed) {
 
   attach(summarySvg);
   render();
+
+  // A notebook may insert the output before it has its width (or the window may be
+  // resized): until the reader zooms or pans, the opening view follows the width.
+  var lastWidth = viewBox.clientWidth;
+  if (typeof ResizeObserver === "function") {
+    new ResizeObserver(function () {
+      var width = viewBox.clientWidth;
+      if (!svg || !width || width === lastWidth) return;
+      lastWidth = width;
+      if (view && home && view.x === home.x && view.y === home.y && view.w === home.w) {
+        home = legibleView();
+        view = copy(home);
+        setView();
+        follow(root.getAttribute("data-current"));
+      }
+    }).observe(viewBox);
+  }
 }

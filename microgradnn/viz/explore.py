@@ -24,9 +24,10 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from microgradnn.checks import describe
 from microgradnn.viz.collapse import module_path
@@ -116,7 +117,8 @@ def _module_of(nodes: list[Any], model: Any) -> list[tuple[str, ...] | None]:
                 "explore(model) must be a Module with named_parameters() (such as an MLP), "
                 f"got {describe(model)}"
             )
-        path_of = {param: module_path(name) for name, param in named()}
+        pairs = cast("Iterable[tuple[str, Any]]", named())
+        path_of = {param: module_path(name) for name, param in pairs}
         paths = [None if node._prev else path_of.get(node) for node in nodes]
     else:
         paths = [None if node._prev else module_path(getattr(node, "label", "") or "") for node in nodes]
