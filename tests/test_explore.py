@@ -459,7 +459,7 @@ def test_with_pip_alone_pygraphviz_draws_the_page_with_the_same_ids(tmp_path):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert 'id="mgn&#45;n2"' in result.stdout and 'id="mgn&#45;n0&#45;n1op"' in result.stdout
+    assert 'id="mgn-n2"' in result.stdout and 'id="mgn-n0-n1op"' in result.stdout
 
 
 def test_the_picture_is_draw_dots_with_ids():
@@ -470,7 +470,7 @@ def test_the_picture_is_draw_dots_with_ids():
     # The same DOT, plus one line per kind giving nodes and edges their ids.
     assert [line for line in with_ids.splitlines() if "mgn-" not in line] == plain.splitlines()
     svg = explorer.svg()
-    assert svg.startswith("<svg") and 'id="mgn&#45;n9"' in svg and "<!--" not in svg and "<title>" not in svg
+    assert svg.startswith("<svg") and 'id="mgn-n9"' in svg and "<!--" not in svg and "<title>" not in svg
     assert render_svg(draw_dot(root, local_grads=True)).count("<text") == svg.count("<text")
 
 
@@ -491,15 +491,15 @@ def test_a_summarised_graph_maps_hidden_nodes_to_their_boxes():
     for step in data["backward"]:
         group = data["groupOf"][step[0]]
         shown = f"n{step[0]}" if group is None else f"g{group}"
-        assert f'id="mgn&#45;{shown}"' in svg  # every step highlights something drawn
+        assert f'id="mgn-{shown}"' in svg  # every step highlights something drawn
     assert len(data["backward"]) == len(BackwardStepper(loss))
     # Expanding a box draws its nodes as records and leaves the other boxes as they are.
     gi = data["expandable"][0]
     expanded = explorer.svg(expanded=gi)
     members = [i for i, g in enumerate(data["groupOf"]) if g == gi]
-    assert all(f'id="mgn&#45;n{i}"' in expanded for i in members)
-    assert f'id="mgn&#45;g{gi}"' not in expanded and all(
-        f'id="mgn&#45;g{other}"' in expanded for other in boxes - {gi}
+    assert all(f'id="mgn-n{i}"' in expanded for i in members)
+    assert f'id="mgn-g{gi}"' not in expanded and all(
+        f'id="mgn-g{other}"' in expanded for other in boxes - {gi}
     )
 
 
@@ -513,6 +513,8 @@ def test_clicking_a_box_expands_it_and_stepping_goes_on(browser, tmp_path):
     gi = data["expandable"][0]
     members = [i for i, g in enumerate(data["groupOf"]) if g == gi]
     assert not browser.find_elements("css selector", f"#mgn-n{members[0]}")
+    # The page opens at a readable scale around the output; "all" shows the whole summary.
+    browser.find_element("css selector", '[data-act="whole"]').click()
     browser.find_element("css selector", f"#mgn-g{gi}").click()
     assert browser.find_elements("css selector", f"#mgn-n{members[0]}")
     assert browser.find_element("css selector", '[data-act="collapse"]').is_displayed()
@@ -585,3 +587,239 @@ def test_the_explorer_class_is_exported():
     from microgradnn import viz
 
     assert viz.explore is explore and viz.Explorer is Explorer
+
+
+# ----------------------------------------------------------------------------- network size
+def lecture_mlp_loss() -> tuple[Value, MLP]:
+    """The lecture's MLP(3, [4, 4, 1]) on its four samples, the loss summed with Python's sum."""
+    model = MLP(3, [4, 4, 1], seed=1)
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys))
+    assert isinstance(loss, Value)
+    return loss, model
+
+
+def moons_loss(samples: int = 100) -> tuple[Value, MLP]:
+    """micrograd's demo loss: MLP(2, [16, 16, 1]), hinge loss + 1e-4 L2, built with Python's sum."""
+    from microgradnn.data import make_moons
+
+    X, y = make_moons(samples, noise=0.1, seed=1337)
+    model = MLP(2, [16, 16, 1], seed=1337)
+    scores = [model([Value(a), Value(b)]) for a, b in X]
+    losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+    total = data_loss + reg_loss
+    assert isinstance(total, Value)
+    return total, model
+
+
+# What the page shows of its picture: the drawing area, the smallest text in it (font size
+# times the picture's scale), and the summary boxes' max |grad| texts.
+VIEW_JS = """
+const root = document.querySelector('.mgn-explorer');
+if (!root || !root.getAttribute('data-step')) return null;
+const svg = root.querySelector('svg');
+const view = root.querySelector('.mgn-view').getBoundingClientRect();
+const scale = svg.getScreenCTM().a;
+let smallest = Infinity;
+svg.querySelectorAll('text').forEach(t => {
+  const r = t.getBoundingClientRect();
+  if (!t.textContent.trim() || r.right < view.left || r.left > view.right || r.bottom < view.top
+      || r.top > view.bottom) return;
+  smallest = Math.min(smallest, parseFloat(getComputedStyle(t).fontSize) * scale);
+});
+return {
+  top: view.top, height: view.height, width: view.width, explorer: root.getBoundingClientRect().height,
+  window: window.innerHeight, smallest: smallest, step: root.getAttribute('data-step'),
+  boxes: Array.from(svg.querySelectorAll('g.node text')).map(t => t.textContent)
+    .filter(t => t.includes('max |grad|')),
+  edges: Array.from(svg.querySelectorAll('g.edge text')).map(t => t.textContent),
+};
+"""
+
+
+def view_state(driver: Any) -> dict:
+    """VIEW_JS once the page has started (a big page unpacks its data first)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, 30).until(lambda d: d.execute_script(VIEW_JS))
+
+
+@needs_browser
+def test_a_network_opens_readable_and_uses_the_height_it_has(browser, tmp_path):
+    loss, model = lecture_mlp_loss()
+    explorer = explore(loss, model=model)
+    open_page(browser, explorer.save(tmp_path / "mlp.html"))
+    state = view_state(browser)
+    # A saved page: the window's height (the picture is taller than the window at 10 px text).
+    assert state["explorer"] >= 0.9 * (state["window"] - 24) and state["height"] >= 0.5 * state["window"]
+    assert state["smallest"] >= 9.9  # readable; the reader pans to see the rest
+    # The same explorer in a notebook-like output 600 px tall: it takes about that.
+    page = tmp_path / "notebook.html"
+    page.write_text(
+        f'<!DOCTYPE html><meta charset="utf-8"><body style="margin:0">{explorer._repr_html_()}</body>',
+        encoding="utf-8",
+    )
+    host = tmp_path / "host.html"
+    host.write_text(
+        '<!DOCTYPE html><meta charset="utf-8"><body style="margin:0">'
+        '<iframe src="notebook.html" style="width:968px;height:600px;border:0"></iframe></body>',
+        encoding="utf-8",
+    )
+    open_page(browser, host)
+    browser.switch_to.frame(browser.find_element("css selector", "iframe"))
+    try:
+        state = view_state(browser)
+        assert 500 <= state["explorer"] <= 600 and state["height"] >= 280
+        assert state["smallest"] >= 9.9
+    finally:
+        browser.switch_to.default_content()
+    # A small graph gets the height it needs, not more.
+    open_page(browser, explore(lecture_neuron()).save(tmp_path / "neuron.html"))
+    state = view_state(browser)
+    assert state["height"] < 0.6 * state["window"]
+    assert severe_logs(browser) == []
+
+
+@needs_browser
+def test_the_layout_stays_still_and_the_summaries_follow_the_steps(browser, tmp_path):
+    loss, model = lecture_mlp_loss()
+    loss.backward()  # the user's grads are final: the page must still start from nothing
+    explorer = explore(loss, model=model)
+    open_page(browser, explorer.save(tmp_path / "mlp.html"))
+    start = view_state(browser)
+    assert len(start["boxes"]) >= 8 and all("max |grad| 0.0000" in text for text in start["boxes"])
+    tops = set()
+    for _ in range(12):
+        press(browser, "\ue014")
+        state = view_state(browser)
+        tops.add((state["top"], state["height"]))
+    press(browser, "\ue010")  # End
+    end = view_state(browser)
+    tops.add((end["top"], end["height"]))
+    assert tops == {(start["top"], start["height"])}  # the message box never pushes the picture
+    # At the end the boxes say what draw_dot says of the graph after backward.
+    final = render_svg(draw_dot(loss))
+    for text in end["boxes"]:
+        assert html.escape(text) in final or text in final
+    assert any("max |grad| 0.0000" not in text for text in end["boxes"])
+    assert severe_logs(browser) == []
+
+
+@needs_browser
+def test_the_forward_mode_shows_local_derivatives_once_computed(browser, tmp_path):
+    path = explore(lecture_neuron(), local_grads=True).save(tmp_path / "neuron.html")
+    open_page(browser, path)
+    backward = view_state(browser)["edges"]
+    assert len(backward) == 9 and all(t.startswith("∂=") and t != "∂=?" for t in backward)
+    browser.find_element("css selector", '[data-act="forward"]').click()
+    assert view_state(browser)["edges"] == ["∂=?"] * 9  # nothing computed yet
+    press(browser, "\ue014")  # x1*w1: its two edges now carry their ∂
+    edges = view_state(browser)["edges"]
+    assert sum(t != "∂=?" for t in edges) == 2
+    press(browser, "\ue014", 4)
+    assert view_state(browser)["edges"] == backward
+    assert severe_logs(browser) == []
+
+
+def test_a_model_names_nodes_by_module():
+    loss, model = lecture_mlp_loss()
+    explorer = explore(loss, model=model)
+    names = explorer._names
+    assert "layers[1].neurons[3] dot #2" in names
+    assert "layers[2].neurons[0] + #4" in names and "layers[0].neurons[0] ReLU #1" in names
+    assert names[-1] == "[output]" and "[+ node]" in names  # the loss's own sums
+    # Without the model, the parameters' dotted labels say the same.
+    assert explore(loss)._names == names
+    # A relabelled parameter: the model still knows where it is.
+    model.layers[1].neurons[3].w[0].label = "w"
+    assert explore(loss, model=model)._names.count("layers[1].neurons[3] dot #2") == 1
+    with pytest.raises(TypeError, match="explore\\(model\\) must be a Module"):
+        explore(loss, model=[1, 2])
+
+
+@needs_browser
+def test_stepping_a_neuron_or_a_layer_at_a_time(browser, tmp_path):
+    loss, model = lecture_mlp_loss()
+    explorer = explore(loss, model=model)
+    open_page(browser, explorer.save(tmp_path / "mlp.html"))
+    view_state(browser)
+    steps = explorer.steps
+    owner = [explorer._modules[explorer._index[s.node]] for s in steps]
+    neuron = [o[:4] if o else None for o in owner]
+    layer = [o[:2] if o else None for o in owner]
+
+    def step() -> int:
+        return int(browser.find_element("css selector", ".mgn-explorer").get_attribute("data-step"))
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    def shift_right() -> None:
+        ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.ARROW_RIGHT).key_up(Keys.SHIFT).perform()
+
+    seen_neurons = 0
+    for _ in range(6):
+        before = step()
+        shift_right()
+        k = step()
+        assert k > before
+        # k ends a run: steps before..k-1 belong to one neuron (or none), step k+1 to another.
+        assert len(set(neuron[before:k])) == 1 and (k == len(steps) or neuron[k] != neuron[k - 1])
+        seen_neurons += neuron[k - 1] is not None
+    assert seen_neurons >= 3
+    browser.find_element("css selector", '[data-act="module-next-1"]').click()  # layer ▶
+    k2 = step()
+    assert k2 > k and len(set(layer[k:k2])) == 1 and layer[k2] != layer[k2 - 1]
+    press(browser, "\ue00e")  # PageUp: back to the end of the layer's run before
+    layer_ends = [e for e in range(1, len(steps) + 1) if e == len(steps) or layer[e] != layer[e - 1]]
+    assert step() == max(e for e in layer_ends if e < k2)
+    line = page_state(browser)["line"][0]
+    name = explorer._names[explorer._index[steps[step() - 1].node]]
+    assert line.startswith(name + " (op ") or line.startswith(f"node = {name} (op ")
+    assert severe_logs(browser) == []
+
+
+def test_drawing_thousands_of_records_is_refused_at_once(monkeypatch):
+    explore_module = importlib.import_module("microgradnn.viz.explore")
+
+    def never(_drawing: Any) -> str:
+        raise AssertionError("Graphviz must not be asked")
+
+    monkeypatch.setattr(explore_module, "render_svg", never)
+    loss, _ = moons_loss(samples=25)
+    assert len(topological_order(loss)) > 3000
+    with pytest.raises(ValueError, match=r"max_nodes=None would draw 3,\d{3} records.*draw_dot"):
+        explore(loss, max_nodes=None)
+    with pytest.raises(ValueError, match="max_nodes <= 600"):
+        explore(loss, max_nodes=5000)
+    small = explore(lecture_neuron(), max_nodes=None)  # a small graph: drawn, as before
+    assert len(small) == 5
+
+
+@needs_browser
+def test_micrograds_moons_loss_saves_a_small_page_that_works(browser, tmp_path):
+    loss, model = moons_loss()
+    assert len(topological_order(loss)) > 11000
+    explorer = explore(loss, model=model)
+    path = explorer.save(tmp_path / "moons.html")
+    assert path.stat().st_size <= 500_000
+    open_page(browser, path)
+    state = view_state(browser)  # the data, gzipped in the page, unpacked by the browser
+    assert state["smallest"] >= 9.9
+    n = len(explorer.steps)
+    assert page_state(browser)["counter"] == f"step 0 / {n}"
+    press(browser, "\ue014", 3)
+    line = page_state(browser)["line"]
+    third = explorer.steps[2]
+    assert f"{explorer._names[explorer._index[third.node]]} (op {third.node._op}, grad " in line[0]
+    terms = [m.groups() for m in map(PAGE_TERM.search, line) if m]
+    assert terms[0] == tuple(
+        format_number(x)
+        for x in (third.terms[0].local, third.grad, third.terms[0].contribution, third.terms[0].after)
+    )
+    press(browser, "\ue010")  # End
+    assert page_state(browser)["step"] == str(n)
+    assert severe_logs(browser) == []
