@@ -17,7 +17,7 @@ operations (`define_op`) in :mod:`microgradnn.user_ops`, argument checks in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Union
 
@@ -243,17 +243,18 @@ _DOMAIN_ERRORS = (ArithmeticError, ValueError)  # what a row's forward raises ou
 _new = object.__new__
 
 
-def make_node(data: float, inputs: Sequence[Value], op: str, local_grads: Sequence[Any]) -> Value:
+def make_node(data: float, inputs: tuple[Value, ...], op: str, local_grads: tuple[Any, ...]) -> Value:
     """The one place a node is made: ``data`` computed by ``op`` from ``inputs``, with the local
-    gradient ∂node/∂input of each input in ``local_grads``. Under `no_grad`, a bare leaf."""
+    gradient ∂node/∂input of each input in ``local_grads`` (two tuples). Under `no_grad`, a bare
+    leaf."""
     node = _new(Value)  # not Value(...): data and inputs are already known to be right
     node.data = data
     node.grad = 0.0
     node.label = ""
     if _grad_enabled:
         node._op = op
-        node._prev = tuple(inputs)
-        node._local = tuple(local_grads)
+        node._prev = inputs
+        node._local = local_grads
     else:
         node._op, node._prev, node._local = "", (), ()
     return node
@@ -261,22 +262,24 @@ def make_node(data: float, inputs: Sequence[Value], op: str, local_grads: Sequen
 
 def _unary(op: Operation, x: Value) -> Value:
     """``op(x)``: its value and its derivative, both from the row."""
+    a = x.data
     try:
-        out = op.forward(x.data)
+        out = op.forward(a)
     except _DOMAIN_ERRORS as e:
         raise _domain_error(e, x) from None
-    return make_node(out, (x,), op, (op.grads(out, x.data),))
+    return make_node(out, (x,), op, (op.grads(out, a),))
 
 
 def _binary(op: Operation, x: Operand, y: Operand) -> Value:
     """``x ∘ y``; a number on either side becomes a leaf, as in micrograd."""
     x = x if isinstance(x, Value) else _leaf(x, "operand {} Value", op)
     y = y if isinstance(y, Value) else _leaf(y, "Value {} operand", op)
+    a, b = x.data, y.data
     try:
-        out = op.forward(x.data, y.data)
+        out = op.forward(a, b)
     except _DOMAIN_ERRORS as e:
         raise _domain_error(e, x, y) from None
-    return make_node(out, (x, y), op, op.grads(out, x.data, y.data))
+    return make_node(out, (x, y), op, op.grads(out, a, b))
 
 
 def _leaf(number: Any, where: str, op: Operation) -> Value:
@@ -294,8 +297,8 @@ def make_node_of(op: Operation, inputs: tuple[Value, ...]) -> Value:
     except _DOMAIN_ERRORS as e:
         raise _domain_error(e, *inputs) from None
     local = op.grads(out, *args)
-    local = local if op.arity == 2 else (local,) if op.arity == 1 else sum(local, ())
-    return make_node(out, inputs, op, local)
+    local = tuple(local) if op.arity == 2 else (local,) if op.arity == 1 else sum(local, ())
+    return make_node(out, tuple(inputs), op, local)
 
 
 def _domain_error(error: Exception, *inputs: Value) -> Exception:
