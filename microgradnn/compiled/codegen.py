@@ -545,9 +545,16 @@ def generate(plan: Plan, static_consts: Any, backend: str, loss_e: int, outputs:
     protected = {plan.loc[e][0] for e in ([loss_e] if loss_e >= 0 else []) + (outputs or [])}
     sources = {}
     program = None
+    first: _Writer | None = None
     for backward in (True, False):
         w = _Writer(plan, static_consts, backend, protected)
-        w.layout()
+        if first is None:
+            w.layout()
+            first = w
+        else:  # the same layout for both functions
+            w.views, w.view_list, w.positions, w.size, w.shared = (
+                first.views, first.view_list, first.positions, first.size, first.shared
+            )
         name = "step" if backward else "forward"
         head = f"def {name}(X, Y, L, T):"
         w.emit("B = X.shape[0]")

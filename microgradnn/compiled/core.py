@@ -12,7 +12,7 @@ import numpy as np
 from microgradnn.checks import as_matrix, as_targets, describe, is_array
 from microgradnn.compiled.codegen import Program, generate
 from microgradnn.compiled.plan import Group, Plan
-from microgradnn.compiled.tracing import NODE, X, CompileError, Trace, compare, trace
+from microgradnn.compiled.tracing import NODE, X, CompileError, Trace, compare, leaf_params, trace
 from microgradnn.engine import Value
 from microgradnn.ops import sigmoid
 
@@ -125,7 +125,7 @@ class Compiled:
         self.backend, self.head = backend, head
         self._torch = _torch_module() if backend == "torch" else None
         self.device = device
-        self._param_index = {id(p): i for i, p in enumerate(params)}
+        self._param_index = leaf_params(params)
         example = _sample(example, "compile_step(example)")
         self.n_inputs, self._example = len(example), example
         self.has_target = target is not None or head is not None

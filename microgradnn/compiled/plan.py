@@ -93,10 +93,10 @@ class Plan:
                 loc[e], batched[e] = (self.g_y, index[e]), True
             else:
                 ins = inputs[e]
-                level[e] = 1 + max(level[i] for i in ins)
+                level[e] = 1 + max(map(level.__getitem__, ins))
                 from_y = e in trace.target_y
                 # A loss node whose target differs between samples is per sample too.
-                batched[e] = any(batched[i] for i in ins) or e in varying_targets or from_y
+                batched[e] = any(map(batched.__getitem__, ins)) or e in varying_targets or from_y
                 op = op_of[e]
                 arity = len(ins) if (isinstance(op, str) and op in LOSS_ROWS) or op.arity is None else 0
                 key: tuple = (op, level[e], arity, batched[e], from_y)

@@ -16,7 +16,7 @@ from typing import Any
 from microgradnn.engine import Value, gc_paused, inputs_of
 from microgradnn.ops import Operation
 
-__all__ = ["LOSS_ROWS", "CompileError", "Trace", "compare", "split_result", "trace"]
+__all__ = ["LOSS_ROWS", "CompileError", "Trace", "compare", "leaf_params", "split_result", "trace"]
 
 X, Y, PARAM, CONST, NODE = "x", "y", "param", "const", "node"
 #: The per-sample loss rows of microgradnn.losses, whose target is a number inside the row.
@@ -52,6 +52,12 @@ class Trace:
         if self.kind[e] == CONST:
             return f"element {e} (the constant {self.consts[self.index[e]]!r})"
         return f"element {e} (the leaf {self.kind[e]}[{self.index[e]}])"
+
+
+def leaf_params(params: list[Value]) -> dict[int, int]:
+    """id → index of the parameters. Each is a leaf of the trace: what made it (if anything)
+    is not traced, as for a detached Value."""
+    return dict(zip(map(id, params), range(len(params))))
 
 
 def split_result(result: Any) -> tuple[Value | None, list[Value] | None, bool]:
@@ -117,38 +123,63 @@ def trace(
         t.consts.append(float(c))
         return add(CONST, len(t.consts) - 1)
 
+    # The placeholders and the parameters (``params`` holds only those that are leaves, see
+    # `leaf_params`) are numbered first, all at once: then a node's inputs are looked up in C
+    # (a layer's weights are most of the leaves).
+    for where_id, (k, i) in placeholders.items():
+        ids[where_id] = add(k, i)
+    base = len(kind)
+    kind.extend([PARAM] * len(params))
+    index.extend(params.values())
+    op_of.extend([None] * len(params))
+    inputs_of_e.extend([()] * len(params))
+    ids.update(zip(params, range(base, base + len(params))))
+    placeholders_get, get = placeholders.get, ids.get
+
+    def number(v: Any) -> int | None:
+        """The element of an input: numbered now if it is a leaf; None for an interior node
+        not numbered yet."""
+        r = get(id(v))
+        if r is not None:
+            return r
+        if not isinstance(v, Value):  # a number operand kept inside the node
+            return constant(v)
+        if inputs_of(v)[1]:
+            return None
+        where = placeholders_get(id(v))
+        r = ids[id(v)] = add(*where) if where is not None else constant(v.data)
+        return r
+
     # Depth first, iterative (a deep graph must not hit the recursion limit); an element gets
-    # its number after all of its inputs, so the numbering is a topological order.
+    # its number after all of its inputs, so the numbering is a topological order. Leaves are
+    # numbered where a node first reads them (a layer's thousands of weights never go on the
+    # stack), and a node whose inputs are all numbered is numbered on its first visit.
     roots = ([] if loss is None else [loss]) + (outputs or [])
     for root in roots:
-        stack: list[tuple[Any, bool]] = [(root, False)]
+        if number(root) is not None:
+            continue
+        stack: list[Any] = [root]
         while stack:
-            node, ready = stack.pop()
-            if id(node) in ids:
+            node = stack[-1]
+            if get(id(node)) is not None:
+                stack.pop()
                 continue
             op, inputs = inputs_of(node)
-            if not inputs:  # a leaf: an input, a parameter, or else a constant
-                where = placeholders.get(id(node))
-                if where is not None:
-                    ids[id(node)] = add(*where)
-                elif id(node) in params:
-                    ids[id(node)] = add(PARAM, params[id(node)])
-                else:
-                    ids[id(node)] = constant(node.data)
-                continue
             if not isinstance(op, Operation):
                 raise CompileError(
                     f"compile_step: the node {node!r} with _op {op!r} was built by hand and has no row in "
                     "the table of operations; build it from Value operations or microgradnn.define_op"
                 )
-            if not ready:
-                stack.append((node, True))
-                stack.extend((v, False) for v in reversed(inputs) if isinstance(v, Value) and id(v) not in ids)
+            refs = list(map(get, map(id, inputs)))
+            if None in refs:
+                refs = list(map(number, inputs))
+            if None in refs:  # interior inputs first
+                stack.extend(v for v, r in zip(reversed(inputs), reversed(refs)) if r is None)
                 continue
-            refs = tuple(ids[id(v)] if isinstance(v, Value) else constant(v) for v in inputs)
+            stack.pop()
             name = str(op)
             if name in LOSS_ROWS and op.param is not None:
-                e = add(NODE, -1, name, refs)
+                e = add(NODE, -1, name, tuple(refs))
                 if id(node) in from_y:
                     t.target_y[e] = from_y[id(node)]
                 else:
@@ -156,7 +187,7 @@ def trace(
             else:
                 if op.arity is not None and op.arity != len(refs):
                     raise CompileError(f"compile_step: node {node!r} of {name!r} has {len(refs)} inputs")
-                e = add(NODE, -1, op, refs)
+                e = add(NODE, -1, op, tuple(refs))
             ids[id(node)] = e
     t.loss = -1 if loss is None else ids[id(loss)]
     t.outputs = None if outputs is None else [ids[id(o)] for o in outputs]
@@ -165,6 +196,15 @@ def trace(
 
 def compare(first: Trace, other: Trace, what: str, numbers_too: bool, advice: str = "") -> None:
     """Raise naming the first element where ``other`` differs from ``first``."""
+    if (  # the common case, compared list to list (in C)
+        first.kind == other.kind
+        and first.index == other.index
+        and first.inputs == other.inputs
+        and list(map(str, first.op)) == list(map(str, other.op))
+        and (first.loss, first.outputs) == (other.loss, other.outputs)
+        and (not numbers_too or (first.consts == other.consts and first.target == other.target))
+    ):
+        return
     n = min(len(first.kind), len(other.kind))
     for e in range(n):
         if first.signature(e) != other.signature(e):
