@@ -377,7 +377,12 @@ def fit(
         check_callable("fit(callback)", callback, "a function callback(epoch, history), or None")
     check_choice("fit(on_nonfinite)", on_nonfinite, ("raise", "continue"))
     loss_fn = _resolve_loss(loss)
-    X, y = _check_data("fit", model, X, y, loss_fn)
+    if compiled:  # the same checks, on arrays without turning them into lists
+        from microgradnn import compiled as fast
+
+        X, y = fast.checked_data("fit", model, X, y, loss_fn)
+    else:
+        X, y = _check_data("fit", model, X, y, loss_fn)
     metric_name, metric_fn = _resolve_metric(metric, loss_fn)
     opt = _make_optimizer(model, optimizer, lr)
     if compiled:
@@ -436,7 +441,7 @@ def fit(
 
 
 def _fit_compiled(
-    model: Any, X: list, y: list, loss_fn: LossFn, opt: Optimizer, epochs: int, batch_size: int | None,
+    model: Any, X: Any, y: Any, loss_fn: LossFn, opt: Optimizer, epochs: int, batch_size: int | None,
     seed: int | None, l2: float, metric_name: str | None, metric_fn: Callable | None, progress: bool,
     callback: Callable[[int, History], Any] | None, record_every: int | None, record_resolution: int,
     on_nonfinite: str,
@@ -448,7 +453,9 @@ def _fit_compiled(
 
     step = fast.cached_model(model, loss_fn, X, [y[0]])
     trainer = fast.Trainer(step, X, y, opt, l2)
-    recorder = None if record_every is None else BoundaryRecorder(model, X, record_every, record_resolution)
+    recorder = None
+    if record_every is not None:
+        recorder = BoundaryRecorder(model, X.tolist(), record_every, record_resolution)
     rng = random.Random(seed) if seed is not None else random
     n = len(X)
     size = n if batch_size is None else min(batch_size, n)

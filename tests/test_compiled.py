@@ -435,8 +435,8 @@ def test_benchmark_script_runs(tmp_path):
     command = [sys.executable, str(script), "--smoke", "--json", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "| moons MLP(2, [4, 4, 1]), 25 points, hinge | float64 |" in done.stdout
-    assert "trace+plan MLP(64, [4, 10])" in out.read_text()
+    assert "| moons MLP(2, [4, 4, 1]), 25 points, hinge |" in done.stdout
+    assert "compile + first epoch MLP(20, [8, 10])" in out.read_text()
 
 
 def test_draw_puts_each_group_in_one_box():

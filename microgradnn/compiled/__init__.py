@@ -49,8 +49,8 @@ from microgradnn.compiled.tracing import CompileError
 from microgradnn.engine import Value
 
 __all__ = [
-    "CompileError", "Compiled", "Group", "LossHead", "Trainer", "compile_model", "compile_step", "evaluate",
-    "predict",
+    "CompileError", "Compiled", "Group", "LossHead", "Trainer", "checked_data", "compile_model", "compile_step",
+    "evaluate", "predict",
 ]  # fmt: skip
 
 
@@ -127,6 +127,28 @@ def _output_count(model: Any, example: Sequence[float]) -> tuple[int, bool] | No
     return None
 
 
+def checked_data(where: str, model: Any, X: Any, y: Any, loss_fn: Callable) -> tuple[Any, Any]:
+    """X and y checked as `fit` checks them (`microgradnn.checks`), as arrays: numpy arrays of
+    numbers pass with numpy's checks alone; anything else goes through the list checks, which
+    name the sample and what is wrong."""
+    A = as_batch(X, _width(model, X), f"{where}(X)", np.float64, "the model")
+    name = _loss_name(loss_fn)
+    out = _output_count(model, A[0].tolist())
+    if name is not None and out is not None:
+        return A, as_labels(y, len(A), f"{where}(y)", LossHead(name, out[0]))
+    from microgradnn.checks import as_targets
+
+    labels = as_targets(f"{where}(y)", y, n=len(A))
+    if name is not None:
+        from microgradnn.losses import check_labels
+
+        check_labels(loss_fn, labels, None, f"{where}(y)")
+    try:
+        return A, np.asarray(labels, dtype=np.float64)
+    except ValueError:  # ragged lists: kept as they are for a loss of your own
+        return A, labels
+
+
 # ---------------------------------------------------------------------- the cache of plans
 # One compiled plan per (model, what, dtype, backend), kept while the model lives; it is
 # rebuilt when the model's parameters are no longer the same Values.
@@ -153,7 +175,7 @@ def cached_model(model: Any, loss_fn: Callable | None, X: Any, y: Any, **options
 
 def predict(model: Any, X: Any, **options: Any) -> list:
     """``microgradnn.train.predict(model, X)`` through the model's cached compiled forward pass."""
-    probe = as_batch(X, _width(model, X), "predict(X)", np.float64)
+    probe = as_batch(X, _width(model, X), "predict(X)", np.float64, "the model")
     step = cached_model(model, None, probe, None, **options)
     _, outputs = step.forward(probe)
     return outputs.tolist()
@@ -161,7 +183,7 @@ def predict(model: Any, X: Any, **options: Any) -> list:
 
 def evaluate(model: Any, X: Any, y: Any, loss_fn: Callable, l2: float, metric: Any, **options: Any) -> tuple:
     """``(loss, metric)`` as `microgradnn.train.evaluate` gives them, on the cached compiled plan."""
-    A = as_batch(X, _width(model, X), "evaluate(X)", np.float64)
+    A = as_batch(X, _width(model, X), "evaluate(X)", np.float64, "the model")
     step = cached_model(model, loss_fn, A, _first_label(y), **options)
     loss, outputs = step.forward(A, y)
     assert loss is not None
@@ -220,7 +242,7 @@ class Trainer:
     def __init__(self, step: Compiled, X: Any, y: Any, optimizer: Any, l2: float) -> None:
         self.compiled, self.opt, self.l2 = step, optimizer, l2
         self.X = np.asarray(X, dtype=step.dtype)  # fit checked it (microgradnn.checks.as_matrix)
-        self.y = np.asarray(y, dtype=np.float64) if not isinstance(y, np.ndarray) else y
+        self.y = y if isinstance(y, np.ndarray) else np.asarray(y, dtype=np.float64)
         self.full = step.batch(self.X, self.y, "fit")
         self._on_buffer = self._optimizer_state()
         self.last_grad: Any = None

@@ -248,10 +248,10 @@ class _Writer:
         d, op = self.d, group.op
         what = f"{group.size} × {op}" + (" as one matrix product" if group.shape == "matmul" else "")
         self.emit(f"# level {group.level}: {what}{'' if group.batched else ' (the same for every sample)'}")
-        elementwise = not group.k and group.shape != "matmul"
+        literal = self.literal_slots(group)
         args = []
         for s, slot in enumerate(group.slots):
-            expr = self.slot_expr(g, s, slot, scalar_ok=elementwise)
+            expr = self.slot_expr(g, s, slot, scalar_ok=s in literal)
             if not expr.isidentifier() and not _is_number(expr):
                 self.emit(f"a{g}_{s} = {expr}")
                 expr = f"a{g}_{s}"
@@ -370,12 +370,24 @@ class _Writer:
             if wanted[s] and contributions[s] is not None:
                 self.distribute(g, s, slot, contributions[s], defined)  # type: ignore[arg-type]
 
+    def literal_slots(self, group: Group) -> set[int]:
+        """The slots that may be written as a number literal (x + 1.0): those of a two-input
+        elementwise group whose other input is an array."""
+        if group.k or group.shape == "matmul" or len(group.slots) != 2 or group.op not in ("+", "-", "*", "/"):
+            return set()
+        uniform = [self.uniform_const(slot) for slot in group.slots]
+        return {s for s in (0, 1) if uniform[s] and not uniform[1 - s]}
+
+    def uniform_const(self, slot: Slot) -> bool:
+        if len(slot.parts) != 1 or slot.parts[0][0] != self.plan.g_const:
+            return False
+        src, cols, _, _, _ = slot.parts[0]
+        return len({float(self.static_consts[c]) for c in (cols if cols is not None else range(self.groups[src].size))}) == 1
+
     def _arg(self, g: int, s: int) -> str:
         # the forward pass assigned every non-trivial input to a{g}_{s}
         slot = self.groups[g].slots[s]
-        group = self.groups[g]
-        elementwise = not group.k and group.shape != "matmul"
-        expr = self.slot_expr(g, s, slot, scalar_ok=elementwise)
+        expr = self.slot_expr(g, s, slot, scalar_ok=s in self.literal_slots(self.groups[g]))
         return expr if expr.isidentifier() or _is_number(expr) else f"a{g}_{s}"
 
     def local_rules(self, g: int, group: Group, args: list[str], out: str) -> list[str | None]:

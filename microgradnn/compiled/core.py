@@ -171,7 +171,7 @@ class Compiled:
         if self.head is not None:
             self.head.from_y.clear()
         other = trace(self.fn, self._param_index, x2, target, mode, self._from_y)
-        compare(self.trace, other, "the check sample", True, _ADVICE if self.head is not None else "")
+        compare(self.trace, other, "the check sample", True, _ADVICE)
         if target is not None and y2 != target and mode == "labels":
             self._add_label(y2, None)
 
@@ -275,7 +275,7 @@ class Compiled:
             self.P[self.positions] = data
 
     def to_numpy(self, a: Any) -> Any:
-        return a.detach().cpu().numpy() if self._torch is not None else a
+        return a.detach().cpu().numpy() if self._torch is not None and a is not None else a
 
     def store(self, grads: Any = None, data: bool = True) -> None:
         """Write the buffer back into the Values: ``.data`` from P, ``.grad`` from ``grads``
@@ -503,7 +503,7 @@ def _sample(x: Any, what: str) -> list[float]:
     return rows[0]
 
 
-def as_batch(X: Any, n_inputs: int, name: str, dtype: Any) -> Any:
+def as_batch(X: Any, n_inputs: int, name: str, dtype: Any, whose: str = "the compiled function") -> Any:
     """X as a 2-D float array of ``n_inputs`` columns, checked exactly as `fit` checks it: an
     array of numbers passes with numpy's checks alone (no Python lists); anything else, or an
     array that fails them, goes through `microgradnn.checks.as_matrix`, which names the problem."""
@@ -517,7 +517,7 @@ def as_batch(X: Any, n_inputs: int, name: str, dtype: Any) -> Any:
         A = X if X.dtype == dtype else X.astype(dtype)
         if np.isfinite(A).all():
             return A
-    rows = as_matrix(name, X, width=n_inputs, width_of=f"the compiled function takes {n_inputs} inputs")
+    rows = as_matrix(name, X, width=n_inputs or None, width_of=f"{whose} takes {n_inputs} inputs")
     return np.asarray(rows, dtype=dtype)
 
 
@@ -528,7 +528,7 @@ def as_labels(y: Any, n: int, name: str, head: LossHead) -> Any:
             return y
     from microgradnn.losses import LOSSES, check_labels
 
-    labels = as_targets(name, y, n=n, nested=head.name in ("mse", "half_mse"))
+    labels = as_targets(name, y, n=n)
     check_labels(LOSSES[head.name], labels, head.n_out, name)
     array = np.asarray(labels, dtype=np.float64)
     if not head.valid(array):
