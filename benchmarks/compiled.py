@@ -30,7 +30,6 @@ import datetime
 import json
 import os
 import platform
-import random
 import statistics
 import subprocess
 import sys
@@ -89,7 +88,10 @@ def make_model(X: Any, nouts: list[int]) -> Any:
 
 def weights_of(model: Any) -> list[tuple[Any, Any]]:
     return [
-        (np.array([[w.data for w in n.w] for n in layer.neurons]), np.array([n.b.data for n in layer.neurons]))
+        (
+            np.array([[w.data for w in n.w] for n in layer.neurons]),
+            np.array([n.b.data for n in layer.neurons]),
+        )
         for layer in model.layers
     ]
 
@@ -183,7 +185,11 @@ def torch_step(torch: Any, name: str) -> Callable[[], None]:
             h = linear(h)
             if i < len(layers) - 1:
                 h = torch.relu(h)
-        data = torch.relu(1 - yt * h[:, 0]).mean() if loss == "hinge" else torch.nn.functional.cross_entropy(h, yt)
+        data = (
+            torch.relu(1 - yt * h[:, 0]).mean()
+            if loss == "hinge"
+            else torch.nn.functional.cross_entropy(h, yt)
+        )
         total = data + L2 * sum((p * p).sum() for p in params)
         for p in params:
             p.grad = None

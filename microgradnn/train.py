@@ -407,7 +407,9 @@ def fit(
             history.lr.append(opt.lr)
             if size < n:
                 rng.shuffle(order)
-            total, outputs, targets = 0.0, [], []
+            total = 0.0
+            outputs: list = []
+            targets: list = []
             for first in range(0, n, size):
                 batch = order[first : first + size] if size < n else order
                 Xb = X if size == n else [X[i] for i in batch]
@@ -466,35 +468,9 @@ def _fit_compiled(
         recorder.start(history)
     bar = _progress_bar(epochs, enabled=progress)
     try:
-        for epoch in range(epochs):
-            history.lr.append(opt.lr)
-            if size < n:
-                rng.shuffle(order)
-            total, outputs = 0.0, []
-            for first in range(0, n, size):
-                batch = order[first : first + size] if size < n else None
-                value, scores = trainer.step(batch)
-                if on_nonfinite == "raise" and not math.isfinite(value):
-                    raise _diverged(epoch, epochs, value, history, "")
-                total += value * (size if batch is None else len(batch))
-                outputs.append(scores)
-            history.loss.append(total / n)
-            postfix = {"loss": f"{history.loss[-1]:.4g}"}
-            if metric_fn is not None:
-                history.metric.append(trainer.metric(metric_fn, outputs, order if size < n else None))
-                postfix[metric_name or "metric"] = _format_metric(metric_name, history.metric[-1])
-            if progress:
-                bar.set_postfix(postfix, refresh=False)
-            bar.update(1)
-            if recorder is not None:
-                trainer.sync()
-                recorder.epoch_done(epoch + 1, history)
-            if callback is not None:
-                trainer.sync()
-                stop = callback(epoch, history) is True
-                trainer.reload()
-                if stop:
-                    break
+        with fast.quiet():
+            _compiled_epochs(trainer, opt, history, epochs, n, size, rng, order, metric_fn, metric_name,
+                             on_nonfinite, progress, bar, recorder, callback)  # fmt: skip
         if recorder is not None:
             trainer.sync()
             recorder.finish(history)
@@ -503,6 +479,43 @@ def _fit_compiled(
         bar.close()
         history.seconds = time.perf_counter() - start
     return history
+
+
+def _compiled_epochs(
+    trainer: Any, opt: Optimizer, history: History, epochs: int, n: int, size: int, rng: Any, order: list,
+    metric_fn: Callable | None, metric_name: str | None, on_nonfinite: str, progress: bool, bar: Any,
+    recorder: BoundaryRecorder | None, callback: Callable[[int, History], Any] | None,
+) -> None:
+    """The epochs of `_fit_compiled`."""
+    for epoch in range(epochs):
+        history.lr.append(opt.lr)
+        if size < n:
+            rng.shuffle(order)
+        total, outputs = 0.0, []
+        for first in range(0, n, size):
+            batch = order[first : first + size] if size < n else None
+            value, scores = trainer.step(batch)
+            if on_nonfinite == "raise" and not math.isfinite(value):
+                raise _diverged(epoch, epochs, value, history, "")
+            total += value * (size if batch is None else len(batch))
+            outputs.append(scores)
+        history.loss.append(total / n)
+        postfix = {"loss": f"{history.loss[-1]:.4g}"}
+        if metric_fn is not None:
+            history.metric.append(trainer.metric(metric_fn, outputs, order if size < n else None))
+            postfix[metric_name or "metric"] = _format_metric(metric_name, history.metric[-1])
+        if progress:
+            bar.set_postfix(postfix, refresh=False)
+        bar.update(1)
+        if recorder is not None:
+            trainer.sync()
+            recorder.epoch_done(epoch + 1, history)
+        if callback is not None:
+            trainer.sync()
+            stop = callback(epoch, history) is True
+            trainer.reload()
+            if stop:
+                break
 
 
 def _diverged(epoch: int, epochs: int, loss: float, history: History, detail: str) -> NonFiniteLossError:

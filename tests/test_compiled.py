@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from microgradnn import MLP, Value, define_op, value_sum
-from microgradnn.engine import topological_order
 from microgradnn.compiled import CompileError, compile_step
 from microgradnn.data import make_moons
+from microgradnn.engine import topological_order
 from microgradnn.losses import cross_entropy, hinge, mse
 from microgradnn.ops import OPS, sigmoid
 from microgradnn.testing import expressions, finite_floats
@@ -294,7 +294,9 @@ def test_function_returning_a_non_value():
 def test_mismatched_batch_shapes():
     w = Value(1.0)
     step = compile_step(lambda x, t: (x[0] * w - t) ** 2, [w], [1.0, 2.0], 1.0, targets="values")
-    with pytest.raises(ValueError, match=r"step\(X\): row 0 has 3 features, but the compiled function takes 2"):
+    with pytest.raises(
+        ValueError, match=r"step\(X\): row 0 has 3 features, but the compiled function takes 2"
+    ):
         step([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [1.0, 2.0])
     with pytest.raises(ValueError, match=r"step\(y\) has 3 entries but X has 2"):
         step([[1.0, 2.0], [4.0, 5.0]], [1.0, 2.0, 3.0])

@@ -68,7 +68,8 @@ def test_the_generated_source_is_straight_line_array_code():
     # inputs' gradient of only the two upper layers (nobody needs ∂loss/∂X).
     assert step_part.count("np.matmul(") == 3
     assert step_part.count("@ w") == 2 + 3  # 3 forward products (x @ W.T), 2 input gradients
-    # The biases and the ReLUs (two hidden, the hinge's max(0, ·)) in place: v += b, np.maximum(v, 0.0, out=v).
+    # The biases and the ReLUs (two hidden, the hinge's max(0, ·)) in place:
+    # v += b and np.maximum(v, 0.0, out=v).
     assert step_part.count("out=v") == 3 and step_part.count(" += w") == 3
 
 
@@ -276,8 +277,16 @@ def small_step():
 @pytest.mark.parametrize(
     "X, error, message",
     [
-        (np.array([[1 + 2j, 0.5]]), TypeError, r"step\(X\) must hold real numbers, got an array of dtype complex128"),
-        (np.array([["2020-01-01", "2020-01-02"]], dtype="datetime64[D]"), TypeError, r"step\(X\) must hold real numbers"),
+        (
+            np.array([[1 + 2j, 0.5]]),
+            TypeError,
+            r"step\(X\) must hold real numbers, got an array of dtype complex128",
+        ),
+        (
+            np.array([["2020-01-01", "2020-01-02"]], dtype="datetime64[D]"),
+            TypeError,
+            r"step\(X\) must hold real numbers",
+        ),
         (np.array([["1.5", "2"]]), TypeError, r"step\(X\) must hold real numbers"),
         ([["1.5", 2.0]], TypeError, r"step\(X\): sample 0, column 0 must be a real number, got str"),
         (np.array([[1.0, np.inf]]), ValueError, r"step\(X\): sample 0, column 1 is inf"),
@@ -318,7 +327,9 @@ def test_step_of_compile_step_checks_its_labels_too():
 @pytest.mark.parametrize("example", [np.array(1.0), 1.0, "12", np.zeros((2, 2)), {"a": 1.0}])
 def test_compile_step_names_a_bad_example(example):
     w = Value(1.0)
-    with pytest.raises(TypeError, match=r"compile_step\(example\): expected one sample, a sequence of numbers"):
+    with pytest.raises(
+        TypeError, match=r"compile_step\(example\): expected one sample, a sequence of numbers"
+    ):
         compile_step(lambda x: x[0] * w, [w], example)
 
 
@@ -354,7 +365,9 @@ def test_torch_backend_agrees_with_numpy_and_the_scalar_engine():
     assert close([p.data for p in fast.parameters()], [p.data for p in slow.parameters()])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 @given(
     expression=expressions(n_leaves=3, max_ops=8),
     batch=st.lists(st.lists(finite_floats(-3, 3), min_size=3, max_size=3), min_size=1, max_size=5),

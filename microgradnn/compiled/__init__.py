@@ -49,7 +49,8 @@ from microgradnn.compiled.tracing import CompileError
 from microgradnn.engine import Value
 
 __all__ = [
-    "CompileError", "Compiled", "Group", "LossHead", "Trainer", "checked_data", "compile_model", "compile_step",
+    "CompileError", "Compiled", "Group", "LossHead", "Trainer", "checked_data", "compile_model",
+    "compile_step",
     "evaluate", "predict",
 ]  # fmt: skip
 
@@ -280,11 +281,11 @@ class Trainer:
             args = step.batch(self.X[rows], self.y[rows], "fit")
         if not self._on_buffer:
             step.load()
-        loss, outputs = step.run(args, backward=True)
+        loss, outputs = step.run(args, backward=True, quiet=True)
         value = cast_float(loss)
         P, G = step.P, step.G
         if self.l2:
-            value += self.l2 * float((P * P).sum())
+            value += self.l2 * float(P @ P)
             G = G + (2.0 * self.l2) * P  # ∂(l2·Σp²)/∂p, added as the scalar path adds it
         if not self._on_buffer:
             step.store(grads=G, data=False)
@@ -356,6 +357,11 @@ class Trainer:
         joined = self.compiled.to_numpy(joined)
         y = self.y if order is None else self.y[np.asarray(order, dtype=np.intp)]
         return _metric(metric, joined, y)
+
+
+def quiet() -> Any:
+    """numpy's floating-point warnings off, for a whole training loop (see `Compiled.run`)."""
+    return np.errstate(all="ignore")
 
 
 def cast_float(x: Any) -> float:

@@ -87,10 +87,18 @@ class _Dialect:
         return f"torch.repeat_interleave({g}, {k}, dim=-1)" if self.torch else f"np.repeat({g}, {k}, axis=-1)"
 
     def cat(self, parts: list[str]) -> str:
-        return f"torch.cat([{', '.join(parts)}], dim=-1)" if self.torch else f"np.concatenate([{', '.join(parts)}], axis=-1)"
+        return (
+            f"torch.cat([{', '.join(parts)}], dim=-1)"
+            if self.torch
+            else f"np.concatenate([{', '.join(parts)}], axis=-1)"
+        )
 
     def full(self, shape: str, value: str) -> str:
-        return f"torch.full({shape}, {value}, dtype=DTYPE, device=DEVICE)" if self.torch else f"np.full({shape}, {value})"
+        return (
+            f"torch.full({shape}, {value}, dtype=DTYPE, device=DEVICE)"
+            if self.torch
+            else f"np.full({shape}, {value})"
+        )
 
     def broadcast(self, a: str, shape: str) -> str:
         return f"{a}.expand({shape})" if self.torch else f"np.broadcast_to({a}, {shape})"
@@ -139,7 +147,7 @@ class _Writer:
         for g in self.plan.order:
             group = self.groups[g]
             for s, slot in enumerate(group.slots):
-                for p, (src, cols, start, stop, unique) in enumerate(slot.parts):
+                for p, (src, cols, _, _, unique) in enumerate(slot.parts):
                     if src != self.plan.g_param:
                         continue
                     members = list(range(n)) if cols is None else cols
@@ -197,7 +205,10 @@ class _Writer:
                 return f"{expr}.reshape({view.shape})" if len(view.shape) == 2 else expr
             return view.name
         if src == plan.g_const:
-            values = [float(self.static_consts[c]) for c in (cols if cols is not None else range(self.groups[src].size))]
+            values = [
+                float(self.static_consts[c])
+                for c in (cols if cols is not None else range(self.groups[src].size))
+            ]
             return self.const(values, "c")
         base = self.value_of(src)
         if cols is None:
@@ -211,7 +222,10 @@ class _Writer:
         parts = slot.parts
         if scalar_ok and len(parts) == 1 and parts[0][0] == self.plan.g_const:
             src, cols, _, _, _ = parts[0]
-            values = {float(self.static_consts[c]) for c in (cols if cols is not None else range(self.groups[src].size))}
+            values = {
+                float(self.static_consts[c])
+                for c in (cols if cols is not None else range(self.groups[src].size))
+            }
             if len(values) == 1:  # the same number for every node: a literal (x + 1.0)
                 return repr(values.pop())
         exprs = [self.part_expr(g, s, p, part) for p, part in enumerate(parts)]
@@ -282,13 +296,11 @@ class _Writer:
         elif op == "BCEWithLogits":
             z = args[0]
             self.emit(f"t{g} = T[{g}]")
-            self.emit(
-                f"{v} = {d.relu(z, False)} - t{g} * {z} + {d.m}.log1p({d.m}.exp(-{d.m}.abs({z})))"
-            )
+            self.emit(f"{v} = {d.relu(z, False)} - t{g} * {z} + {d.m}.log1p({d.m}.exp(-{d.m}.abs({z})))")
         else:
-            expr = self.elementwise(g, group, args)
-            if expr is not None:
-                self.emit(f"{v} = {expr}")
+            value = self.elementwise(g, group, args)
+            if value is not None:
+                self.emit(f"{v} = {value}")
 
     def _is_matrix_view(self, g: int) -> bool:
         view = self.views.get((g, 1, 0))
@@ -329,7 +341,7 @@ class _Writer:
         return f"{fn}({', '.join(args)})"
 
     # ------------------------------------------------------------------ backward
-    def backward(self, g: int, defined: dict[int, bool]) -> None:
+    def backward(self, g: int, defined: dict[str, bool]) -> None:
         """Emit the gradient of each slot of group g (whose gradient is g{g}) into its sources."""
         group = self.groups[g]
         d, op, gg = self.d, group.op, f"g{g}"
@@ -355,7 +367,10 @@ class _Writer:
                 if wanted[0]:
                     contributions[0] = ("", f"{d.m}.einsum('...m,...mk->...k', {gg}, W{g})")
                 if wanted[1]:
-                    contributions[1] = ("", f"({gg}[..., :, None] * {a}[..., None, :]).reshape({gg}.shape[:-1] + (-1,))")
+                    contributions[1] = (
+                        "",
+                        f"({gg}[..., :, None] * {a}[..., None, :]).reshape({gg}.shape[:-1] + (-1,))",
+                    )
         elif op == "sum":
             contributions[0] = ("", d.repeat(gg, group.k))
         elif op == "CrossEntropy":
@@ -373,7 +388,12 @@ class _Writer:
     def literal_slots(self, group: Group) -> set[int]:
         """The slots that may be written as a number literal (x + 1.0): those of a two-input
         elementwise group whose other input is an array."""
-        if group.k or group.shape == "matmul" or len(group.slots) != 2 or group.op not in ("+", "-", "*", "/"):
+        if (
+            group.k
+            or group.shape == "matmul"
+            or len(group.slots) != 2
+            or group.op not in ("+", "-", "*", "/")
+        ):
             return set()
         uniform = [self.uniform_const(slot) for slot in group.slots]
         return {s for s in (0, 1) if uniform[s] and not uniform[1 - s]}
@@ -382,7 +402,15 @@ class _Writer:
         if len(slot.parts) != 1 or slot.parts[0][0] != self.plan.g_const:
             return False
         src, cols, _, _, _ = slot.parts[0]
-        return len({float(self.static_consts[c]) for c in (cols if cols is not None else range(self.groups[src].size))}) == 1
+        return (
+            len(
+                {
+                    float(self.static_consts[c])
+                    for c in (cols if cols is not None else range(self.groups[src].size))
+                }
+            )
+            == 1
+        )
 
     def _arg(self, g: int, s: int) -> str:
         # the forward pass assigned every non-trivial input to a{g}_{s}
@@ -434,7 +462,9 @@ class _Writer:
         self.emit(f"l{g} = {rule}({out}, {', '.join(args)})")
         return [f"{gg} * l{g}[0]", f"{gg} * l{g}[1]"]
 
-    def distribute(self, g: int, s: int, slot: Slot, contribution: tuple[str, str], defined: dict[int, bool]) -> None:
+    def distribute(
+        self, g: int, s: int, slot: Slot, contribution: tuple[str, str], defined: dict[str, bool]
+    ) -> None:
         kind, expr = contribution
         consumer_batched = self.groups[g].batched
         single = len(slot.parts) == 1
@@ -461,7 +491,9 @@ class _Writer:
                 reduced = True
             if src == self.plan.g_param:
                 same = single and matrix_view
-                self.param_gradient(self.views[(g, s, p)], piece, kind if same else "", original if same else "")
+                self.param_gradient(
+                    self.views[(g, s, p)], piece, kind if same else "", original if same else ""
+                )
                 continue
             name = f"g{src}"
             if cols is None:
@@ -496,7 +528,7 @@ class _Writer:
             gg, a = expr.split("|")
             self.emit(f"{self.d.m}.matmul({gg}.T, {a}, out={gname})")
         elif piece.endswith(").sum(0)"):
-            self.emit(f"{self.d.m}.sum({piece[1:-len(').sum(0)')]}, 0, out={gname})")
+            self.emit(f"{self.d.m}.sum({piece[1 : -len(').sum(0)')]}, 0, out={gname})")
         else:
             self.emit(f"{gname}[...] = {piece}")
 
@@ -565,7 +597,11 @@ def generate(plan: Plan, static_consts: Any, backend: str, loss_e: int, outputs:
             first = w
         else:  # the same layout for both functions
             w.views, w.view_list, w.positions, w.size, w.shared = (
-                first.views, first.view_list, first.positions, first.size, first.shared
+                first.views,
+                first.view_list,
+                first.positions,
+                first.size,
+                first.shared,
             )
         name = "step" if backward else "forward"
         head = f"def {name}(X, Y, L, T):"
@@ -579,7 +615,11 @@ def generate(plan: Plan, static_consts: Any, backend: str, loss_e: int, outputs:
             col = f"v{rg}" if root.size == 1 else f"v{rg}[..., {rc}]"
             scale = "1.0 / B" if reduction == "mean" else "1.0"
             w.emit(f"scale = {scale}")
-            w.emit(f"loss = float({col}.sum()) * scale" if root.batched else f"loss = float({col}.sum()) * B * scale")
+            w.emit(
+                f"loss = float({col}.sum()) * scale"
+                if root.batched
+                else f"loss = float({col}.sum()) * B * scale"
+            )
         else:
             w.emit("loss = None")
         if outputs:
@@ -589,13 +629,16 @@ def generate(plan: Plan, static_consts: Any, backend: str, loss_e: int, outputs:
             if len(og) == 1 and w.groups[locs[0][0]].batched:
                 src = f"v{locs[0][0]}"
                 run = _columns(cols) if cols != list(range(w.groups[locs[0][0]].size)) else None
-                expr = src if cols == list(range(w.groups[locs[0][0]].size)) else (
-                    f"{src}[..., {run}]" if run else f"{src}[..., {w.const(cols, 'i')}]"
+                expr = (
+                    src
+                    if cols == list(range(w.groups[locs[0][0]].size))
+                    else (f"{src}[..., {run}]" if run else f"{src}[..., {w.const(cols, 'i')}]")
                 )
                 w.emit(f"outputs = {expr}")
             else:
                 columns = [
-                    f"v{g}[..., {c}:{c + 1}]" if w.groups[g].batched
+                    f"v{g}[..., {c}:{c + 1}]"
+                    if w.groups[g].batched
                     else w.d.broadcast(f"v{g}[{c}:{c + 1}]", "(B, 1)")
                     for g, c in locs
                 ]

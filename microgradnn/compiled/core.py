@@ -12,7 +12,7 @@ import numpy as np
 from microgradnn.checks import as_matrix, as_targets, describe, is_array
 from microgradnn.compiled.codegen import Program, generate
 from microgradnn.compiled.plan import Group, Plan
-from microgradnn.compiled.tracing import NODE, X, CompileError, Trace, compare, leaf_params, trace
+from microgradnn.compiled.tracing import NODE, CompileError, Trace, X, compare, leaf_params, trace
 from microgradnn.engine import Value
 from microgradnn.ops import sigmoid
 
@@ -119,7 +119,9 @@ class Compiled:
             ("backend", backend, ("numpy", "torch")),
         ):
             if value not in choices:
-                raise ValueError(f"compile_step({name}): expected one of {', '.join(map(repr, choices))}, got {value!r}")
+                raise ValueError(
+                    f"compile_step({name}): expected one of {', '.join(map(repr, choices))}, got {value!r}"
+                )
         self.fn, self.params, self.targets, self.reduction = fn, params, targets, reduction
         self.dtype = _DTYPES[dtype]
         self.backend, self.head = backend, head
@@ -141,7 +143,11 @@ class Compiled:
         self._traces: list[Trace] = []
         if target is not None and mode == "labels":
             self._add_label(target, self.trace)
-        self.n_y = (len(target) if isinstance(target, (list, tuple)) else 1) if mode == "values" and target is not None else 0
+        self.n_y = (
+            (len(target) if isinstance(target, (list, tuple)) else 1)
+            if mode == "values" and target is not None
+            else 0
+        )
         if target is not None and mode == "values" and head is None:
             # A target read as a number (y.data, as the built-in losses do) would be frozen at the
             # example's: trace again with other target numbers and compare.
@@ -166,7 +172,9 @@ class Compiled:
         x2, y2 = check if (isinstance(check, tuple) and len(check) == 2) else (check, target)
         x2 = _sample(x2, "compile_step(check)")
         if len(x2) != len(example):
-            raise CompileError(f"compile_step(check): the sample has {len(x2)} inputs, the example {len(example)}")
+            raise CompileError(
+                f"compile_step(check): the sample has {len(x2)} inputs, the example {len(example)}"
+            )
         # With the example's own target, every difference comes from the inputs' numbers.
         if self.head is not None:
             self.head.from_y.clear()
@@ -197,7 +205,10 @@ class Compiled:
         self._targets = targets.astype(self.dtype)
         self._target_col = {e: j for j, e in enumerate(target_nodes)}
         numeric = sorted((k, i) for k, i in self._labels.items() if type(k) in (int, float))
-        self._known_labels = (np.array([k for k, _ in numeric]), np.array([i for _, i in numeric], dtype=np.intp))
+        self._known_labels = (
+            np.array([k for k, _ in numeric]),
+            np.array([i for _, i in numeric], dtype=np.intp),
+        )
         self.program: Program = generate(
             self.plan, static, self.backend, self.trace.loss, self.trace.outputs, self.reduction
         )
@@ -248,7 +259,11 @@ class Compiled:
         code = compile(program.source, f"<microgradnn.compiled {id(self):x}>", "exec")
         exec(code, names)  # the generated source: made above from the plan, nothing from outside
         self._step_fn, self._forward_fn = names["step"], names["forward"]
-        self._static_targets = {g: self._group_targets(g, None, None) for g in self._loss_groups() if not self.plan.groups[g].batched}
+        self._static_targets = {
+            g: self._group_targets(g, None, None)
+            for g in self._loss_groups()
+            if not self.plan.groups[g].batched
+        }
 
     @property
     def source(self) -> str:
@@ -297,7 +312,9 @@ class Compiled:
         index = None
         if not self.has_target:
             if y is not None:
-                raise CompileError(f"{where}(y): the function was compiled without a target, so the batch takes none")
+                raise CompileError(
+                    f"{where}(y): the function was compiled without a target, so the batch takes none"
+                )
         elif self.head is not None:
             Y = self.head.prepare(as_labels(y, len(A), f"{where}(y)", self.head), self.dtype)
         elif self.targets == "values":
@@ -308,8 +325,17 @@ class Compiled:
             index = self._label_index(y, len(A), where)
             L = self._const_table[index]
         for g in self._loss_groups():
-            T[g] = self._static_targets[g] if not self.plan.groups[g].batched else self._group_targets(g, Y, index)
-        return self.to_backend(A), self.to_backend(Y), self.to_backend(L), {g: self.to_backend(t) for g, t in T.items()}
+            T[g] = (
+                self._static_targets[g]
+                if not self.plan.groups[g].batched
+                else self._group_targets(g, Y, index)
+            )
+        return (
+            self.to_backend(A),
+            self.to_backend(Y),
+            self.to_backend(L),
+            {g: self.to_backend(t) for g, t in T.items()},
+        )
 
     def to_backend(self, a: Any) -> Any:
         if a is None or self._torch is None:
@@ -355,11 +381,17 @@ class Compiled:
         self._replan()
         return self._label_rows(labels)
 
-    def run(self, args: tuple, backward: bool) -> tuple[float | None, Any]:
+    def run(self, args: tuple, backward: bool, quiet: bool = False) -> tuple[float | None, Any]:
         """The generated function on prepared arguments (see `batch`): the loss and the outputs;
-        with ``backward`` the gradient is left in the buffer G."""
-        with np.errstate(all="ignore"):
-            loss, outputs = (self._step_fn if backward else self._forward_fn)(*args)
+        with ``backward`` the gradient is left in the buffer G. numpy's warnings about inf and
+        NaN are silenced (the scalar path gives them as IEEE numbers too); ``quiet=True``: the
+        caller already did (numpy.errstate costs as much as a small array operation)."""
+        fn = self._step_fn if backward else self._forward_fn
+        if quiet:
+            loss, outputs = fn(*args)
+        else:
+            with np.errstate(all="ignore"):
+                loss, outputs = fn(*args)
         if outputs is not None and self.trace.single_output:
             outputs = outputs[:, 0]
         return loss, outputs
@@ -383,7 +415,9 @@ class Compiled:
         written."""
         w = np.asarray(weights, dtype=self.dtype)
         if w.shape != (len(self.params),):
-            raise CompileError(f"weights: expected shape ({len(self.params)},), one per parameter, got {w.shape}")
+            raise CompileError(
+                f"weights: expected shape ({len(self.params)},), one per parameter, got {w.shape}"
+            )
         self._need_loss()
         args = self.batch(X, y)
         at = self.to_numpy(self.positions)
@@ -532,7 +566,9 @@ def as_labels(y: Any, n: int, name: str, head: LossHead) -> Any:
     check_labels(LOSSES[head.name], labels, head.n_out, name)
     array = np.asarray(labels, dtype=np.float64)
     if not head.valid(array):
-        raise ValueError(f"{name}: the labels do not fit the model's {head.n_out} output(s) and the {head.name} loss")
+        raise ValueError(
+            f"{name}: the labels do not fit the model's {head.n_out} output(s) and the {head.name} loss"
+        )
     return array
 
 

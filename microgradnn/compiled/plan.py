@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from microgradnn import ops
-from microgradnn.compiled.tracing import CONST, LOSS_ROWS, PARAM, X, Y, Trace
+from microgradnn.compiled.tracing import CONST, LOSS_ROWS, PARAM, Trace, X, Y
 
 __all__ = ["Group", "Plan", "Slot"]
 
@@ -139,7 +139,9 @@ class Plan:
         parts.append(self._part(current, cols, start, len(sources)))
         return Slot(parts, any(self.groups[p[0]].batched for p in parts), len(sources))
 
-    def _part(self, g: int, cols: list[int], start: int, stop: int) -> tuple[int, list[int] | None, int, int, bool]:
+    def _part(
+        self, g: int, cols: list[int], start: int, stop: int
+    ) -> tuple[int, list[int] | None, int, int, bool]:
         whole = len(cols) == self.groups[g].size and cols == list(range(self.groups[g].size))
         return (g, None if whole else cols, start, stop, len(set(cols)) == len(cols))
 
@@ -168,7 +170,3 @@ class Plan:
                 for part in slot.parts:
                     count[part[0]] = count.get(part[0], 0) + 1
         return count
-
-
-
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from microgradnn.engine import Value, gc_paused, inputs_of
 from microgradnn.ops import Operation
@@ -44,7 +44,12 @@ class Trace:
 
     def signature(self, e: int) -> tuple:
         """What must be equal in two traces for one plan to serve both (numbers excluded)."""
-        return (self.kind[e], self.index[e] if self.kind[e] != CONST else None, str(self.op[e]), self.inputs[e])
+        return (
+            self.kind[e],
+            self.index[e] if self.kind[e] != CONST else None,
+            str(self.op[e]),
+            self.inputs[e],
+        )
 
     def describe(self, e: int) -> str:
         if self.kind[e] == NODE:
@@ -177,9 +182,10 @@ def trace(
                 stack.extend(v for v, r in zip(reversed(inputs), reversed(refs)) if r is None)
                 continue
             stack.pop()
+            numbered = cast("list[int]", refs)  # every input has its element now
             name = str(op)
             if name in LOSS_ROWS and op.param is not None:
-                e = add(NODE, -1, name, tuple(refs))
+                e = add(NODE, -1, name, tuple(numbered))
                 if id(node) in from_y:
                     t.target_y[e] = from_y[id(node)]
                 else:
@@ -187,7 +193,7 @@ def trace(
             else:
                 if op.arity is not None and op.arity != len(refs):
                     raise CompileError(f"compile_step: node {node!r} of {name!r} has {len(refs)} inputs")
-                e = add(NODE, -1, op, tuple(refs))
+                e = add(NODE, -1, op, tuple(numbered))
             ids[id(node)] = e
     t.loss = -1 if loss is None else ids[id(loss)]
     t.outputs = None if outputs is None else [ids[id(o)] for o in outputs]
@@ -211,16 +217,23 @@ def compare(first: Trace, other: Trace, what: str, numbers_too: bool, advice: st
             raise CompileError(
                 f"compile_step: the graph of {what} differs from the example's at {other.describe(e)}; "
                 f"the example has {first.describe(e)} there. The function's structure depends on the "
-                f"sample's numbers (a Python if on .data?), so one trace cannot stand for every sample{advice}"
+                "sample's numbers (a Python if on .data?), so one trace cannot stand for every "
+                f"sample{advice}"
             )
-        if numbers_too and first.kind[e] == CONST and first.consts[first.index[e]] != other.consts[other.index[e]]:
+        if (
+            numbers_too
+            and first.kind[e] == CONST
+            and first.consts[first.index[e]] != other.consts[other.index[e]]
+        ):
             raise CompileError(
                 f"compile_step: the graph of {what} differs from the example's at {other.describe(e)}; the "
                 f"example has the constant {first.consts[first.index[e]]!r} there: a number read from .data "
                 f"while tracing is frozen at the example's value{advice}"
             )
         if numbers_too and first.target.get(e) != other.target.get(e):
-            raise CompileError(f"compile_step: the target of {other.describe(e)} differs from the example's{advice}")
+            raise CompileError(
+                f"compile_step: the target of {other.describe(e)} differs from the example's{advice}"
+            )
     if len(first.kind) != len(other.kind) or (first.loss, first.outputs) != (other.loss, other.outputs):
         raise CompileError(
             f"compile_step: the graph of {what} has {len(other.kind)} elements, the example's "
