@@ -582,6 +582,6 @@ def _torch_module() -> Any:
         import torch
     except ImportError:
         raise ImportError(
-            "compile_step(backend='torch') needs PyTorch: pip install 'microgradnn[torch]'"
+            "compile_step(backend='torch') needs PyTorch: pip install torch"
         ) from None
     return torch
