@@ -160,6 +160,7 @@ def trace(
     # numbered where a node first reads them (a layer's thousands of weights never go on the
     # stack), and a node whose inputs are all numbered is numbered on its first visit.
     roots = ([] if loss is None else [loss]) + (outputs or [])
+    partial: dict[int, list[int | None]] = {}  # a node's inputs numbered so far
     for root in roots:
         if number(root) is not None:
             continue
@@ -175,10 +176,15 @@ def trace(
                     f"compile_step: the node {node!r} with _op {op!r} was built by hand and has no row in "
                     "the table of operations; build it from Value operations or microgradnn.define_op"
                 )
-            refs = list(map(get, map(id, inputs)))
-            if None in refs:
-                refs = list(map(number, inputs))
+            refs = partial.pop(id(node), None)
+            if refs is None:
+                refs = list(map(get, map(id, inputs)))
+                if None in refs:
+                    refs = list(map(number, inputs))
+            else:  # back after its interior inputs: number those (its constants exist already)
+                refs = [r if r is not None else number(v) for r, v in zip(refs, inputs)]
             if None in refs:  # interior inputs first
+                partial[id(node)] = refs
                 stack.extend(v for v, r in zip(reversed(inputs), reversed(refs)) if r is None)
                 continue
             stack.pop()
