@@ -529,7 +529,7 @@ def compile_step(
 def _sample(x: Any, what: str) -> list[float]:
     """One sample (the example, or check=) as a list of floats, or a one-line error."""
     if isinstance(x, (str, bytes, Value, dict)) or (is_array(x) and x.ndim != 1):
-        shape = f" of shape {x.shape}" if is_array(x) else ""
+        shape = f" of shape {getattr(x, 'shape', None)}" if is_array(x) else ""
         raise TypeError(f"{what}: expected one sample, a sequence of numbers, got {describe(x)}{shape}")
     if not isinstance(x, Sequence) and not is_array(x):
         raise TypeError(f"{what}: expected one sample, a sequence of numbers, got {describe(x)}")
