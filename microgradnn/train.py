@@ -378,22 +378,25 @@ def fit(
         check_callable("fit(callback)", callback, "a function callback(epoch, history), or None")
     check_choice("fit(on_nonfinite)", on_nonfinite, ("raise", "continue"))
     loss_fn = _resolve_loss(loss)
-    X, y = _check_data("fit", model, X, y, loss_fn)
+    if compiled:  # the same checks, on arrays without turning them into lists
+        from microgradnn import compiled as fast
+
+        X, y = fast.checked_data("fit", model, X, y, loss_fn)
+    else:
+        X, y = _check_data("fit", model, X, y, loss_fn)
     metric_name, metric_fn = _resolve_metric(metric, loss_fn)
     opt = _make_optimizer(model, optimizer, lr)
+    if compiled:
+        return _fit_compiled(
+            model, X, y, loss_fn, opt, epochs, batch_size, seed, l2, metric_name, metric_fn, progress,
+            callback, record_every, record_resolution, on_nonfinite,
+        )  # fmt: skip
     recorder = None if record_every is None else BoundaryRecorder(model, X, record_every, record_resolution)
     params = model.parameters() if l2 else None
     rng = random.Random(seed) if seed is not None else random
     n = len(X)
     size = n if batch_size is None else min(batch_size, n)
     history = History(metric_name=metric_name)
-    step = None
-    compiled_step: Callable[..., Any] | None = None
-    if compiled:
-        from microgradnn import compiled as fast  # numpy is imported only on this path
-
-        step = fast.compile_model(model, loss_fn, X[0], y[0])
-        compiled_step = fast.train_step
     order = list(range(n))
     start = time.perf_counter()
     if recorder is not None:
@@ -405,17 +408,15 @@ def fit(
             history.lr.append(opt.lr)
             if size < n:
                 rng.shuffle(order)
-            total, outputs, targets = 0.0, [], []
+            total = 0.0
+            outputs: list = []
+            targets: list = []
             for first in range(0, n, size):
                 batch = order[first : first + size] if size < n else order
                 Xb = X if size == n else [X[i] for i in batch]
                 yb = y if size == n else [y[i] for i in batch]
                 try:
-                    if step is None or compiled_step is None:
-                        value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
-                    else:
-                        opt.zero_grad()
-                        value, scores = compiled_step(step, Xb, yb, opt, l2, params)
+                    value, scores = train_step(model, Xb, yb, loss_fn, opt, l2, params)
                 except OverflowError as e:
                     raise _diverged(epoch, epochs, math.inf, history, f" ({e})") from e
                 if on_nonfinite == "raise" and not math.isfinite(value):
@@ -440,6 +441,82 @@ def fit(
         bar.close()
         history.seconds = time.perf_counter() - start
     return history
+
+
+def _fit_compiled(
+    model: Any, X: Any, y: Any, loss_fn: LossFn, opt: Optimizer, epochs: int, batch_size: int | None,
+    seed: int | None, l2: float, metric_name: str | None, metric_fn: Callable | None, progress: bool,
+    callback: Callable[[int, History], Any] | None, record_every: int | None, record_resolution: int,
+    on_nonfinite: str,
+) -> History:
+    """`fit`'s loop on the compiled step (`microgradnn.compiled.Trainer`): the same batches, in the
+    same order, with the same arithmetic; the parameters stay in arrays and are written into
+    the Values at the end, and before each callback and recorded frame."""
+    from microgradnn import compiled as fast  # numpy is imported only on this path
+
+    step = fast.cached_model(model, loss_fn, X, [y[0]])
+    trainer = fast.Trainer(step, X, y, opt, l2)
+    recorder = None
+    if record_every is not None:
+        recorder = BoundaryRecorder(model, X.tolist(), record_every, record_resolution)
+    rng = random.Random(seed) if seed is not None else random
+    n = len(X)
+    size = n if batch_size is None else min(batch_size, n)
+    history = History(metric_name=metric_name)
+    order = list(range(n))
+    start = time.perf_counter()
+    if recorder is not None:
+        recorder.start(history)
+    bar = _progress_bar(epochs, enabled=progress)
+    try:
+        with fast.quiet():
+            _compiled_epochs(trainer, opt, history, epochs, n, size, rng, order, metric_fn, metric_name,
+                             on_nonfinite, progress, bar, recorder, callback)  # fmt: skip
+        if recorder is not None:
+            trainer.sync()
+            recorder.finish(history)
+    finally:
+        trainer.sync()
+        bar.close()
+        history.seconds = time.perf_counter() - start
+    return history
+
+
+def _compiled_epochs(
+    trainer: Any, opt: Optimizer, history: History, epochs: int, n: int, size: int, rng: Any, order: list,
+    metric_fn: Callable | None, metric_name: str | None, on_nonfinite: str, progress: bool, bar: Any,
+    recorder: BoundaryRecorder | None, callback: Callable[[int, History], Any] | None,
+) -> None:
+    """The epochs of `_fit_compiled`."""
+    for epoch in range(epochs):
+        history.lr.append(opt.lr)
+        if size < n:
+            rng.shuffle(order)
+        total, outputs = 0.0, []
+        for first in range(0, n, size):
+            batch = order[first : first + size] if size < n else None
+            value, scores = trainer.step(batch)
+            if on_nonfinite == "raise" and not math.isfinite(value):
+                raise _diverged(epoch, epochs, value, history, "")
+            total += value * (size if batch is None else len(batch))
+            outputs.append(scores)
+        history.loss.append(total / n)
+        postfix = {"loss": f"{history.loss[-1]:.4g}"}
+        if metric_fn is not None:
+            history.metric.append(trainer.metric(metric_fn, outputs, order if size < n else None))
+            postfix[metric_name or "metric"] = _format_metric(metric_name, history.metric[-1])
+        if progress:
+            bar.set_postfix(postfix, refresh=False)
+        bar.update(1)
+        if recorder is not None:
+            trainer.sync()
+            recorder.epoch_done(epoch + 1, history)
+        if callback is not None:
+            trainer.sync()
+            stop = callback(epoch, history) is True
+            trainer.reload()
+            if stop:
+                break
 
 
 def _diverged(epoch: int, epochs: int, loss: float, history: History, detail: str) -> NonFiniteLossError:
@@ -504,12 +581,12 @@ def predict(model: Any, X: Sequence, *, compiled: bool = False) -> list:
     computed without recording a graph. ``X``: a list of samples or a 2-D numpy array
     (``compiled=True``: on numpy arrays, traced once)."""
     _check_model("predict", model, needs_parameters=False)
-    nin = _model_size(model, "nin")
-    X = as_matrix("predict(X)", X, width=nin, width_of=f"the model takes {nin} inputs" if nin else "")
     if check_bool("predict(compiled)", compiled):
-        from microgradnn import compiled as fast
+        from microgradnn import compiled as fast  # checks X itself, an array without lists
 
         return fast.predict(model, X)
+    nin = _model_size(model, "nin")
+    X = as_matrix("predict(X)", X, width=nin, width_of=f"the model takes {nin} inputs" if nin else "")
     predict_batch = getattr(model, "predict_batch", None)
     if predict_batch is not None:
         return predict_batch(X)
@@ -532,13 +609,12 @@ def evaluate(
     l2 = check_real("evaluate(l2)", l2, lo=0.0)
     _check_model("evaluate", model, needs_parameters=bool(l2))
     loss_fn = _resolve_loss(loss)
-    X, y = _check_data("evaluate", model, X, y, loss_fn)
     _, metric_fn = _resolve_metric(metric, loss_fn)
     if check_bool("evaluate(compiled)", compiled):
-        from microgradnn import compiled as fast
+        from microgradnn import compiled as fast  # checks X and y itself, arrays without lists
 
-        loss_value, scores = fast.evaluate(fast.compile_model(model, loss_fn, X[0], y[0]), X, y, l2)
-        return loss_value, (float(metric_fn(scores, y)) if metric_fn is not None else None)
+        return fast.evaluate(model, X, y, loss_fn, l2, metric_fn)
+    X, y = _check_data("evaluate", model, X, y, loss_fn)
     with no_grad():
         outputs = _outputs(model, X)
         value = loss_fn(outputs, y)
