@@ -22,7 +22,7 @@ import graphviz
 from microgradnn.checks import check_bool, check_choice, check_int, describe
 from microgradnn.engine import Value, topological_order
 from microgradnn.viz.collapse import Plan, module_path, plan_collapse
-from microgradnn.viz.rendering import display_bundle, render, render_svg
+from microgradnn.viz.rendering import Bundle, display_bundle, render, render_svg
 
 __all__ = ["DEFAULT_MAX_NODES", "Drawing", "draw_dot"]
 
@@ -47,10 +47,18 @@ class Drawing(graphviz.Digraph):
     """A ``graphviz.Digraph`` that displays in Jupyter even without Graphviz installed.
 
     ``.source``, ``.render()``, ``.pipe()`` behave as in the graphviz package (the last two
-    need the ``dot`` program). Jupyter display renders SVG with ``dot``, else with pygraphviz,
-    else shows the DOT source with a one-line hint; it never raises. To write a file with the
-    same fallbacks use :func:`microgradnn.viz.save`.
+    need the ``dot`` program). Jupyter display renders SVG (inline HTML) and a PNG at 2× with
+    ``dot``, else with pygraphviz, else shows the DOT source with a one-line hint; it never
+    raises. A picture wider than the output area is shrunk to it (click it for natural size);
+    set ``fit = False`` to show it at natural size. To write a file with the same fallbacks use
+    :func:`microgradnn.viz.save` (files keep the natural size).
     """
+
+    #: Shrink the picture to the width of the notebook's output area (never enlarge it).
+    fit: bool = True
+    # The last display: (DOT source, fit) -> bundle, so that IPython's several formatters
+    # asking for one picture run Graphviz once.
+    _shown: tuple[tuple[str, bool], Bundle] | None = None
 
     def __repr__(self) -> str:
         # No memory address: an executed notebook stores this text, and it must not change
@@ -59,12 +67,17 @@ class Drawing(graphviz.Digraph):
         edges = sum(1 for line in self.body if "->" in line)
         return f"<Drawing: {nodes} nodes, {edges} edges; .source for the DOT text>"
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, Any]:
-        return display_bundle(self)
+    def _bundle(self) -> Bundle:
+        key = (self.source, bool(self.fit))
+        if self._shown is None or self._shown[0] != key:
+            self._shown = (key, display_bundle(self, fit=bool(self.fit)))
+        return self._shown[1]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> Bundle:
+        return self._bundle()
 
     def _repr_svg_(self) -> str | None:
-        bundle = display_bundle(self)
-        return bundle.get("image/svg+xml")
+        return self._bundle()[0].get("image/svg+xml")
 
     def _repr_image_svg_xml(self) -> str:
         return render_svg(self)
