@@ -29,7 +29,10 @@ def _chosen(arguments: list[str]) -> list[Path]:
     for argument in arguments:
         found = [p for p in every if p.name == argument or p.name.startswith(argument.rstrip("_") + "_")]
         if len(found) != 1:
-            raise SystemExit(f"execute.py: {argument!r} names {len(found)} notebooks in {FOLDER.name}/; give a number or a name")
+            raise SystemExit(
+                f"execute.py: {argument!r} names {len(found)} notebooks in {FOLDER.name}/; "
+                "give a number or a name"
+            )
         chosen += found
     return chosen
 

@@ -88,7 +88,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     settings = home / "settings"
     # Every cell in the page (JupyterLab 4 otherwise adds cells to the page only as they scroll
     # into view); no news or update checks (there is no network).
-    _write_json(settings / "@jupyterlab/notebook-extension/tracker.jupyterlab-settings", {"windowingMode": "none"})
+    tracker = settings / "@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
+    _write_json(tracker, {"windowingMode": "none"})
     _write_json(
         settings / "@jupyterlab/apputils-extension/notification.jupyterlab-settings",
         {"fetchNews": "false", "checkForUpdates": False},
@@ -162,7 +163,8 @@ def browser(lab: dict[str, Any]) -> Iterator[Any]:
 MEASURE = """
 const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
 return cells.map(cell => [...cell.querySelectorAll('.jp-OutputArea-output')].map(out => {
-  const images = [...out.querySelectorAll('img, svg')].filter(e => !e.closest('svg') || e.tagName === 'svg' && !e.parentElement.closest('svg'));
+  const images = [...out.querySelectorAll('img, svg')].filter(
+    e => e.tagName === 'IMG' || !e.parentElement.closest('svg'));
   return {
     kind: out.className,
     text: out.innerText.slice(0, 200),
@@ -234,13 +236,14 @@ def test_every_stored_picture_shows_and_fits_its_output_area(
         outputs = [o for o in cells[number] if o["images"] or "Drawing" in o["text"] or "SVG" in o["text"]]
         where = f"{mode} {name} cell {number} ({mimes})"
         _screenshot(browser, mode, name, number)
-        assert len(outputs) == len(mimes), f"{where}: pictures shown as {[o['text'][:80] for o in cells[number]]}"
+        shown = [o["text"][:80] for o in cells[number]]
+        assert len(outputs) == len(mimes), f"{where}: pictures shown as {shown}"
         for output in outputs:
             assert output["images"], f"{where} shows text instead of its picture: {output['text'][:120]!r}"
             for image in output["images"]:
                 assert image["natural"] > 0 and image["width"] > 0, f"{where}: an empty image {image}"
                 # Drawn no wider than the output area (a pixel of rounding allowed).
-                assert image["right"] <= image["areaRight"] + 1, f"{where}: wider than its output area {image}"
+                assert image["right"] <= image["areaRight"] + 1, f"{where}: too wide {image}"
 
 
 def test_the_explorer_steps_with_the_arrow_key_inside_the_notebook(lab: dict[str, Any], browser: Any) -> None:

@@ -13,6 +13,7 @@ The DOT source is deterministic: node ids come from the graph's topological orde
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -28,6 +29,8 @@ __all__ = ["DEFAULT_MAX_NODES", "Drawing", "draw_dot"]
 
 #: Graphs with more Values than this are summarised unless ``max_nodes`` says otherwise.
 DEFAULT_MAX_NODES = 150
+#: How many of a summarised sum's same-shaped terms (a batch loss's samples) are drawn.
+DEFAULT_REPEATS = 1
 
 ROLE_COLORS: dict[str, str] = {
     "parameter": "#b6d7a8",  # green
@@ -132,7 +135,7 @@ class Options:
     """Validated drawing options (see :func:`draw_dot`)."""
 
     format: str = "svg"
-    rankdir: str = "LR"
+    rankdir: str | None = None  # None: "LR", or "TB" for a summary of a batch loss
     local_grads: bool = False
     color_by: str | None = None
     order: bool = False
@@ -140,24 +143,29 @@ class Options:
     parameters: frozenset = frozenset()
     parameters_given: bool = False
     precision: int = 4
+    repeats: int | None = DEFAULT_REPEATS
+    fit: bool = True
 
 
 def make_options(
     format: str = "svg",
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     local_grads: bool = False,
     color_by: str | None = None,
     order: bool = False,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     parameters: Iterable[Any] | None = None,
     precision: int = 4,
+    repeats: int | None = DEFAULT_REPEATS,
+    fit: bool = True,
 ) -> Options:
     """Check every drawing option, with errors that name the option and its allowed values."""
     if not isinstance(format, str):
         raise TypeError(f"draw_dot(format) must be a string such as 'svg' or 'png', got {describe(format)}")
     if format not in graphviz.FORMATS:
         raise ValueError(f"draw_dot(format): unknown format {format!r}; use e.g. 'svg' or 'png'")
-    check_choice("draw_dot(rankdir)", rankdir, _RANKDIRS)
+    if rankdir is not None:
+        check_choice("draw_dot(rankdir)", rankdir, _RANKDIRS)
     if color_by is not None:
         check_choice("draw_dot(color_by)", color_by, _COLOR_BY)
     if max_nodes is not None:
@@ -165,6 +173,9 @@ def make_options(
     precision = check_int("draw_dot(precision)", precision, lo=0, hi=17)
     local_grads = check_bool("draw_dot(local_grads)", local_grads)
     order = check_bool("draw_dot(order)", order)
+    fit = check_bool("draw_dot(fit)", fit)
+    if repeats is not None:
+        repeats = check_int("draw_dot(repeats)", repeats, lo=1)
     params: frozenset = frozenset()
     if parameters is not None:
         module_parameters = getattr(parameters, "parameters", None)
@@ -185,8 +196,9 @@ def make_options(
                 raise TypeError(f"draw_dot(parameters): entry {i} must be a Value, got {describe(p)}")
         params = frozenset(params_list)
     return Options(
-        format, rankdir, local_grads, color_by, order, max_nodes, params, parameters is not None, precision
-    )
+        format, rankdir, local_grads, color_by, order, max_nodes, params, parameters is not None, precision,
+        repeats, fit,
+    )  # fmt: skip
 
 
 def is_value(x: object) -> bool:
@@ -234,7 +246,7 @@ _STEP_EDGE = {"color": "#cc0000", "penwidth": "2", "fontcolor": "#cc0000"}
 def draw_dot(
     root: Any,
     format: str = "svg",
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     *,
     local_grads: bool = False,
     color_by: str | None = None,
@@ -242,11 +254,17 @@ def draw_dot(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     parameters: Iterable[Any] | None = None,
     precision: int = 4,
+    repeats: int | None = DEFAULT_REPEATS,
+    fit: bool = True,
 ) -> Drawing:
     """Draw the computation graph of ``root`` (a Value or a list of Values) as a Graphviz digraph.
 
     Each Value is a record ``{ label | data … | grad … }``; each operation a small node feeding
     its result. Drawing only reads the graph: no ``data`` or ``grad`` is changed.
+
+    - ``rankdir``: ``'LR'`` (left to right, the default), ``'TB'``, ``'RL'`` or ``'BT'``; when
+      not given, a summarised batch loss (see ``repeats``) is drawn top to bottom, which fits
+      a screen better than its long row.
 
     - ``local_grads``: write the local derivative ∂out/∂in on each edge, so that the chain
       rule can be read off: a node's grad = Σ over its outgoing edges of ∂ × grad of the result.
@@ -256,10 +274,17 @@ def draw_dot(
       magnitude.
     - ``order``: number the operations in the order backward applies their chain-rule step.
     - ``max_nodes``: a graph with more Values than this is summarised in at most this many
-      boxes (records); ``None`` draws everything.
+      boxes (records); ``None`` draws everything, node by node.
+    - ``repeats``: in a summarised graph, a sum of many same-shaped terms (a batch loss over
+      its samples, built with Python's ``sum`` or ``value_sum``) shows its first ``repeats``
+      terms and one box "… 99 more samples" for the rest; ``None`` keeps every term.
     - ``precision``: decimals shown for data, grad and local derivatives.
+    - ``fit``: in a notebook, shrink a picture wider than the output area to its width (click
+      it for natural size); ``False`` shows it at natural size. Saved files keep natural size.
     """
-    options = make_options(format, rankdir, local_grads, color_by, order, max_nodes, parameters, precision)
+    options = make_options(
+        format, rankdir, local_grads, color_by, order, max_nodes, parameters, precision, repeats, fit
+    )
     return build_drawing(as_roots(root, "draw_dot(root)"), options)
 
 
@@ -357,7 +382,8 @@ def layout_graph(roots: list[Any], options: Options, expanded: frozenset[int] = 
         is_param = [not node._prev and module_path(lab) is not None for node, lab in zip(nodes, labels)]
     plan: Plan | None = None
     if options.max_nodes is not None:
-        plan = plan_collapse(children, labels, is_param, root_ids, options.max_nodes)
+        ops = [str(getattr(node, "_op", "")) if node._prev else "" for node in nodes]
+        plan = plan_collapse(children, labels, is_param, root_ids, options.max_nodes, ops, options.repeats)
     return GraphLayout(nodes, children, labels, is_param, root_ids, plan, expanded if plan else frozenset())
 
 
@@ -370,7 +396,11 @@ def build_drawing(
     """
     layout = layout_graph(roots, options, expanded)
     nodes, children, labels, is_param, plan = (
-        layout.nodes, layout.children, layout.labels, layout.is_param, layout.plan
+        layout.nodes,
+        layout.children,
+        layout.labels,
+        layout.is_param,
+        layout.plan,
     )
     root_set = set(layout.root_ids)
     single = [layout.group(i) is None for i in range(len(nodes))]
@@ -388,7 +418,20 @@ def build_drawing(
         finite = [abs(grad_of(n)) for n, s in zip(nodes, single) if s and math.isfinite(grad_of(n))]
         largest = max(finite, default=0.0)
 
-    g = Drawing(format=options.format, graph_attr={"rankdir": options.rankdir})
+    # A batch loss boiled down to one sample is a long chain: drawn top to bottom, compactly,
+    # with records in one row as in a left-to-right drawing, it fits one screen.
+    batch = plan is not None and any(group.kind == "repeat" for group in plan.groups)
+    rankdir = options.rankdir or ("TB" if batch else "LR")
+    compact = batch and options.rankdir is None
+    graph_attr = {"rankdir": rankdir}
+    if compact:
+        # 11 pt text is 14.7 CSS px at natural size; moons' whole loss is then 1,304 × 1,117 px.
+        graph_attr.update(ranksep="0.2", nodesep="0.2", fontsize="11")
+    g = Drawing(format=options.format, graph_attr=graph_attr)
+    if compact:
+        g.attr("node", height="0.22", fontsize="11", margin="0.08,0.03")
+        g.attr("edge", fontsize="11")
+    g.fit = options.fit
     aggregated: dict[tuple[str, str], int] = {}
 
     for i, node in enumerate(nodes):
@@ -396,9 +439,11 @@ def build_drawing(
             continue
         nid = f"n{i}"
         record = (
-            f"{{ {escape_record(labels[i])} | data {format_number(node.data, p)} "
-            f"| grad {format_number(grad_of(node), p)} }}"
+            f"{escape_record(labels[i])} | data {format_number(node.data, p)} "
+            f"| grad {format_number(grad_of(node), p)}"
         )
+        # Braces lay the fields out across the rank direction: one row left to right.
+        record = record if compact else f"{{ {record} }}"
         attrs: dict[str, str] = {"shape": "record"}
         fill = None
         if view is not None:
@@ -449,7 +494,10 @@ def build_drawing(
             gi = layout.group(i)
             if gi is None:
                 continue
+            only = plan.groups[gi].inputs
             for c in children[i]:
+                if only is not None and c not in only and layout.group(c) != gi:
+                    continue  # a repeated sample's parameters: drawn with the first sample
                 src = f"n{c}" if single[c] else f"g{plan.group_of[c]}"
                 if src != f"g{gi}":
                     key = (src, f"g{gi}")
@@ -521,7 +569,9 @@ def _draw_groups(
                 _group_box(sub, gi, plan, nodes, children, is_param, grad_of, precision)
                 cluster_of[f"g{gi}"] = (cluster_id, middle)
     notes = plan.notes + [f"Drawn node by node: {plan.groups[gi].name}." for gi in sorted(expanded)]
-    note = "".join(escape_text(line) + "\\l" for line in notes)
+    # Lines of at most ~72 characters: a long note would make the picture wider than a screen.
+    wrapped = [part for line in notes for part in textwrap.wrap(line, 72, subsequent_indent="  ")]
+    note = "".join(escape_text(line) + "\\l" for line in wrapped)
     g.node("summary_note", label=_label(note), shape="note", style="filled", fillcolor="#fffbe6")
     return cluster_of
 

@@ -200,14 +200,14 @@ def display_bundle(drawing: Drawable, fit: bool = True) -> Bundle:
         hint = f"(could not render the picture: {type(exc).__name__}: {exc}; here is the DOT source)"
         return {"text/plain": f"{hint}\n{source}"}, {}
     size = natural_size(svg)
-    data: dict[str, str] = {"text/html": _html(svg, size, fit), "image/svg+xml": fit_to_width(svg) if fit else svg}
+    data = {"text/html": _html(svg, size, fit), "image/svg+xml": fit_to_width(svg) if fit else svg}
     metadata: dict[str, Any] = {}
     scale = PNG_SCALE
     if size is not None:
         # Fitted, a picture is never shown wider than an output area: 2 pixels per CSS pixel
         # of the widest one are enough, and keep a stored notebook small.
         widest = _FITTED_WIDTH_MAX if fit else _PNG_MAX_SIDE / PNG_SCALE
-        scale = min(PNG_SCALE, PNG_SCALE * widest / max(size[0], 1.0), _PNG_MAX_SIDE / max(size[0], size[1], 1.0))
+        scale = min(PNG_SCALE, PNG_SCALE * widest / max(size[0], 1.0), _PNG_MAX_SIDE / max(*size, 1.0))
     try:
         data["image/png"] = base64.b64encode(render_png(source, scale)).decode("ascii")
     except Exception:  # noqa: BLE001 - the SVG and HTML still show; a PNG is a bonus
@@ -238,7 +238,8 @@ def _html(svg: str, size: tuple[float, float] | None, fit: bool) -> str:
     """
     source = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     width = "" if size is None else f' width="{round(size[0])}"'
-    style = "max-width:100%;height:auto;cursor:zoom-in" if fit else "max-width:none;height:auto;cursor:zoom-out"
+    style = "max-width:100%;height:auto;cursor:" + ("zoom-in" if fit else "zoom-out")
+    style = style if fit else style.replace("100%", "none")
     return (
         f'<div style="overflow-x:auto;max-width:100%"><img src="data:image/svg+xml;base64,{source}"{width} '
         f'style="{style}" onclick="{_TOGGLE}" alt="computation graph" '
