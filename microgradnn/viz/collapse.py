@@ -252,11 +252,10 @@ def _plan_modules(
     chosen: _Level | None = None
     if max_groups is not None:
         few = [lv for lv in levels if lv.n_groups <= max_groups]
-        if not few or (n <= max_nodes and few[0].n_groups == 0):
-            if n <= max_nodes:
-                return None
-        else:
+        if few:
             levels = few
+        elif n <= max_nodes:
+            return None  # no grouping that coarse, and every node fits: drawn one by one
     for level in levels:
         if level.n_groups + level.n_single <= max_nodes:
             chosen = level

@@ -32,6 +32,14 @@ DEFAULT_MAX_NODES = 150
 #: How many of a summarised sum's same-shaped terms (a batch loss's samples) are drawn.
 DEFAULT_REPEATS = 1
 
+
+class _DefaultRankdir(str):
+    """``'LR'`` as the default of ``rankdir``, told apart (by identity) from an ``'LR'`` the
+    caller passes: without one, a summarised batch loss is drawn top to bottom instead."""
+
+
+DEFAULT_RANKDIR: str = _DefaultRankdir("LR")
+
 ROLE_COLORS: dict[str, str] = {
     "parameter": "#b6d7a8",  # green
     "input": "#a4c2f4",  # blue
@@ -135,7 +143,8 @@ class Options:
     """Validated drawing options (see :func:`draw_dot`)."""
 
     format: str = "svg"
-    rankdir: str | None = None  # None: "LR", or "TB" for a summary of a batch loss
+    rankdir: str = "LR"
+    auto_rankdir: bool = True  # rankdir not given: a summarised batch loss is drawn top to bottom
     local_grads: bool = False
     color_by: str | None = None
     order: bool = False
@@ -149,7 +158,7 @@ class Options:
 
 def make_options(
     format: str = "svg",
-    rankdir: str | None = None,
+    rankdir: str = DEFAULT_RANKDIR,
     local_grads: bool = False,
     color_by: str | None = None,
     order: bool = False,
@@ -164,8 +173,8 @@ def make_options(
         raise TypeError(f"draw_dot(format) must be a string such as 'svg' or 'png', got {describe(format)}")
     if format not in graphviz.FORMATS:
         raise ValueError(f"draw_dot(format): unknown format {format!r}; use e.g. 'svg' or 'png'")
-    if rankdir is not None:
-        check_choice("draw_dot(rankdir)", rankdir, _RANKDIRS)
+    auto_rankdir = rankdir is DEFAULT_RANKDIR
+    check_choice("draw_dot(rankdir)", rankdir, _RANKDIRS)
     if color_by is not None:
         check_choice("draw_dot(color_by)", color_by, _COLOR_BY)
     if max_nodes is not None:
@@ -196,8 +205,8 @@ def make_options(
                 raise TypeError(f"draw_dot(parameters): entry {i} must be a Value, got {describe(p)}")
         params = frozenset(params_list)
     return Options(
-        format, rankdir, local_grads, color_by, order, max_nodes, params, parameters is not None, precision,
-        repeats, fit,
+        format, str(rankdir), auto_rankdir, local_grads, color_by, order, max_nodes, params,
+        parameters is not None, precision, repeats, fit,
     )  # fmt: skip
 
 
@@ -246,7 +255,7 @@ _STEP_EDGE = {"color": "#cc0000", "penwidth": "2", "fontcolor": "#cc0000"}
 def draw_dot(
     root: Any,
     format: str = "svg",
-    rankdir: str | None = None,
+    rankdir: str = DEFAULT_RANKDIR,
     *,
     local_grads: bool = False,
     color_by: str | None = None,
@@ -263,8 +272,8 @@ def draw_dot(
     its result. Drawing only reads the graph: no ``data`` or ``grad`` is changed.
 
     - ``rankdir``: ``'LR'`` (left to right, the default), ``'TB'``, ``'RL'`` or ``'BT'``; when
-      not given, a summarised batch loss (see ``repeats``) is drawn top to bottom, which fits
-      a screen better than its long row.
+      not given, a summarised batch loss (see ``repeats``) is drawn top to bottom, compactly,
+      which fits a screen better than its long row.
 
     - ``local_grads``: write the local derivative ∂out/∂in on each edge, so that the chain
       rule can be read off: a node's grad = Σ over its outgoing edges of ∂ × grad of the result.
@@ -421,8 +430,8 @@ def build_drawing(
     # A batch loss boiled down to one sample is a long chain: drawn top to bottom, compactly,
     # with records in one row as in a left-to-right drawing, it fits one screen.
     batch = plan is not None and any(group.kind == "repeat" for group in plan.groups)
-    rankdir = options.rankdir or ("TB" if batch else "LR")
-    compact = batch and options.rankdir is None
+    compact = batch and options.auto_rankdir
+    rankdir = "TB" if compact else options.rankdir
     graph_attr = {"rankdir": rankdir}
     if compact:
         # 11 pt text is 14.7 CSS px at natural size; moons' whole loss is then 1,304 × 1,117 px.
