@@ -84,7 +84,10 @@ class Drawing(graphviz.Digraph):
             self._shown = (key, display_bundle(self, fit=bool(self.fit)))
         return self._shown[1]
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> Bundle:
+    # (data, metadata), which IPython accepts: the metadata gives the PNG its natural width.
+    def _repr_mimebundle_(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self, include: Any = None, exclude: Any = None, **_: Any
+    ) -> Bundle:
         return self._bundle()
 
     def _repr_svg_(self) -> str | None:
