@@ -126,6 +126,8 @@ PNG_SCALE = 2.0
 # A bound on the PNG's longer side, in pixels: a drawing of thousands of nodes (max_nodes=None)
 # gets a coarser PNG rather than one of hundreds of megapixels (cairo refuses beyond 32,767).
 _PNG_MAX_SIDE = 12_000
+# At most this many pixels in the PNG of a fitted picture (2x of 1,600 × 940 CSS px).
+_PNG_MAX_PIXELS = 6_000_000
 # The widest output area a fitted picture is drawn for (CSS px): a wide notebook on a large screen.
 _FITTED_WIDTH_MAX = 1_600
 # The opening of a DOT graph, up to its first brace: where the PNG's resolution is set.
@@ -176,8 +178,9 @@ def display_bundle(drawing: Drawable, fit: bool = True) -> Bundle:
       trusted and untrusted notebooks alike (they refuse an ``image/svg+xml`` output of a
       notebook not trusted yet, as a reader first opens a committed one, and show a trusted
       one at its natural size); VS Code and nbconvert's HTML pages use it too.
-    - ``image/png``, drawn at :data:`PNG_SCALE` × (for pictures up to 1,600 px wide; wider
-      ones are shown shrunk, so fewer pixels do) with its natural CSS width in the metadata:
+    - ``image/png``, drawn at :data:`PNG_SCALE` × (for pictures up to 1,600 px wide and 6
+      megapixels at 2×; larger ones are shown shrunk, so fewer pixels do) with its natural CSS
+      width in the metadata:
       for front-ends that show no HTML or SVG. JupyterLab fits such an image to the output area.
     - ``image/svg+xml``: for front-ends that take SVG but no HTML.
 
@@ -208,6 +211,10 @@ def display_bundle(drawing: Drawable, fit: bool = True) -> Bundle:
         # of the widest one are enough, and keep a stored notebook small.
         widest = _FITTED_WIDTH_MAX if fit else _PNG_MAX_SIDE / PNG_SCALE
         scale = min(PNG_SCALE, PNG_SCALE * widest / max(size[0], 1.0), _PNG_MAX_SIDE / max(*size, 1.0))
+        # A tall picture (a network drawn top to bottom) is shown shrunk too: a bound on its
+        # pixels keeps a stored notebook from growing by megabytes per drawing.
+        if fit:
+            scale = min(scale, (_PNG_MAX_PIXELS / max(size[0] * size[1], 1.0)) ** 0.5)
     try:
         data["image/png"] = base64.b64encode(render_png(source, scale)).decode("ascii")
     except Exception:  # noqa: BLE001 - the SVG and HTML still show; a PNG is a bonus
