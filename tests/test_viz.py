@@ -9,12 +9,14 @@ by-hand `_backward()` procedure). Fallback rendering is checked in subprocesses 
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import math
 import os
 import random
 import re
+import struct
 import subprocess
 import sys
 import textwrap
@@ -66,9 +68,11 @@ def lecture_neuron() -> dict[str, Value]:
 
 
 def split_record(label: str) -> list[str]:
-    """The fields of a record label ``{ a | b | c }`` as displayed (escapes removed)."""
-    assert label.startswith("{ ") and label.endswith(" }"), label
-    body = label[2:-2]
+    """The fields of a record label ``{ a | b | c }`` as displayed (escapes removed); also
+    ``a | b | c``, the one-row record of a batch loss drawn top to bottom."""
+    braced = label.startswith("{ ") and label.endswith(" }")
+    assert braced or " | data " in label, label
+    body = label[2:-2] if braced else label
     fields, current, i = [], [], 0
     while i < len(body):
         ch = body[i]
@@ -600,7 +604,7 @@ def test_stepper_navigation_and_errors() -> None:
     stepper.reset()
     assert stepper.k == 0
     assert "step 0 of 5" in Parsed(stepper.draw()).caption
-    assert "image/svg+xml" in stepper._repr_mimebundle_()
+    assert "image/svg+xml" in stepper._repr_mimebundle_()[0]
     with pytest.raises(ValueError, match="has 5 steps, so k must be in 0..5, got 6"):
         stepper.goto(6)
     with pytest.raises(
@@ -665,7 +669,7 @@ def test_large_mlp_graph_is_collapsed_by_module() -> None:
     loss.backward()
     total = len(topological_order(loss))
     assert total > 2000
-    drawing = draw_dot(loss, max_nodes=60)
+    drawing = draw_dot(loss, max_nodes=60, repeats=None)  # every sample: boxes hold them all
     parsed = check_summary(drawing, loss, 60)
     names = sorted(label.split("\n")[0] for label in parsed.boxes.values())
     neurons = [n for n in names if n.startswith("layers.")]
@@ -685,7 +689,7 @@ def test_large_mlp_graph_is_collapsed_by_module() -> None:
 
 def test_collapse_coarsens_to_layers_when_neurons_are_too_many() -> None:
     loss, _ = engine_mlp_loss(n_samples=30, sizes=[2, 8, 8, 1])
-    parsed = check_summary(draw_dot(loss, max_nodes=15), loss, 15)
+    parsed = check_summary(draw_dot(loss, max_nodes=15, repeats=None), loss, 15)
     names = {label.split("\n")[0] for label in parsed.boxes.values()}
     assert {"layers.0", "layers.1", "layers.2"} <= names
     assert not any("neurons" in n for n in names)
@@ -699,7 +703,7 @@ def test_real_mlp_from_microgradnn_nn_is_collapsed_by_module() -> None:
     loss = value_sum((1.0 - s * rng.choice([-1.0, 1.0])).relu() for s in scores) / 60.0
     loss.label = "loss"
     loss.backward()
-    parsed = check_summary(draw_dot(loss, max_nodes=40), loss, 40)
+    parsed = check_summary(draw_dot(loss, max_nodes=40, repeats=None), loss, 40)
     names = {label.split("\n")[0] for label in parsed.boxes.values()}
     assert "layers.0.neurons.5" in names and "layers.2.neurons.0" in names
     assert {p.label for p in model.parameters()} >= {"layers.0.neurons.5.b", "layers.1.neurons.0.w.4"}
@@ -740,6 +744,93 @@ def test_small_graphs_are_never_summarised_and_none_disables_it() -> None:
     assert len(parsed.records) == len(topological_order(loss))
 
 
+def moons_loss(n_samples: int = 100, sizes: tuple[int, ...] = (16, 16, 1)) -> tuple[Value, Any]:
+    """micrograd's demo loss, built as its notebook builds it: Python's sum over the samples'
+    hinge losses, their mean, plus an L2 penalty summed over the parameters."""
+    from microgradnn.data import make_moons
+    from microgradnn.nn import MLP
+
+    X, y = make_moons(n_samples=n_samples, noise=0.1, seed=1)
+    model = MLP(2, list(sizes), seed=1337)
+    scores = [model([Value(a), Value(b)]) for a, b in X]
+    losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+    total = data_loss + reg_loss
+    total.backward()
+    return total, model
+
+
+def svg_size_and_smallest_text(drawing: Drawing) -> tuple[float, float, float]:
+    """The rendered picture's natural width and height and its smallest text, in CSS px."""
+    svg = ET.fromstring(render_svg(drawing))
+    sizes = [float(e.get("font-size", "0")) for e in svg.iter() if e.tag.endswith("text")]
+    px = 4 / 3  # Graphviz writes points
+    width, height = (float(svg.get(k, "0").removesuffix("pt")) * px for k in ("width", "height"))
+    return width, height, min(sizes) * px
+
+
+def test_a_batch_loss_shows_one_sample_and_a_box_for_the_others() -> None:
+    loss, model = moons_loss(n_samples=30, sizes=(4, 4, 1))
+    total = len(topological_order(loss))
+    parsed = check_summary(draw_dot(loss), loss, 150)
+    names = [label.split("\n")[0] for label in parsed.boxes.values()]
+    assert "… 29 more samples, each like the first (× 30 in all)" in names
+    n_params = len(model.parameters())
+    assert f"… {n_params - 1} more terms, each like the first (× {n_params} in all)" in names
+    # One sample's nodes are drawn or boxed by module; the box of samples holds the other 29
+    # (each sample's own nodes and the additions of Python's sum), and reads no parameter.
+    samples = next(label for label in parsed.boxes.values() if "more samples" in label)
+    per_sample = len(topological_order(model([Value(0.0), Value(0.0)]))) - n_params
+    assert f"\n{29 * (per_sample + 4) - 1 + 29 - 1:,} nodes" in samples or "parameter" not in samples
+    assert "parameter" not in samples
+    # drawn top to bottom with one-row records, compactly
+    assert parsed.graph.graph_attr["rankdir"] == "TB"
+    assert "A sum of 30 samples of the same shape" in parsed.note
+    assert total > 150
+    # repeats=3: the first three samples drawn
+    names3 = [label.split("\n")[0] for label in Parsed(draw_dot(loss, repeats=3)).boxes.values()]
+    assert "… 27 more samples, each like the first 3 (× 30 in all)" in names3
+    # repeats=None: no box of samples (the summary by module only, as before)
+    plain = Parsed(draw_dot(loss, repeats=None))
+    assert not any("more samples" in label for label in plain.boxes.values())
+    assert plain.graph.graph_attr["rankdir"] == "LR"
+    # max_nodes=None: every node drawn
+    assert len(Parsed(draw_dot(loss, max_nodes=None)).records) == total
+    with pytest.raises(ValueError, match=r"draw_dot\(repeats\)"):
+        draw_dot(loss, repeats=0)
+
+
+def test_repeats_are_found_from_the_graph_not_from_a_model() -> None:
+    # No Module, no labels: y ≈ w·x + b over 12 samples, summed with value_sum (one node).
+    w, b = Value(0.5), Value(-1.0)
+    terms = [(w * float(i) + b - float(2 * i)) ** 2 for i in range(12)]
+    total = value_sum(terms)
+    total.label = "L"
+    parsed = Parsed(draw_dot(total, max_nodes=20))
+    names = [label.split("\n")[0] for label in parsed.boxes.values()]
+    assert names == ["… 11 more samples, each like the first (× 12 in all)"]
+    # the first sample's records and the shared parameters are drawn, edge into the sum
+    assert len(parsed.records) == len(topological_order(terms[0])) + 1
+    # Terms of different shapes are not summarised as repeats.
+    unlike = []
+    for i in range(30):
+        term = w * float(i)
+        for _ in range(i):  # term i: i tanh deep, a shape of its own
+            term = term.tanh()
+        unlike.append(term)
+    mixed = value_sum(unlike)
+    mixed_boxes = Parsed(draw_dot(mixed, max_nodes=20)).boxes.values()
+    assert not any("more samples" in label or "more terms" in label for label in mixed_boxes)
+
+
+def test_micrograds_moons_loss_fits_one_screen_with_readable_text() -> None:
+    loss, _ = moons_loss()
+    assert len(topological_order(loss)) > 11_000
+    width, height, smallest = svg_size_and_smallest_text(draw_dot(loss))
+    assert width <= 1600 and height <= 1200 and smallest >= 9, (width, height, smallest)
+
+
 def test_module_path_from_dotted_parameter_names() -> None:
     assert module_path("layers.0.neurons.3.w.1") == ("layers", "0", "neurons", "3")
     assert module_path("layers.0.neurons.3.b") == ("layers", "0", "neurons", "3")
@@ -768,14 +859,43 @@ def test_save_writes_svg_png_and_dot(tmp_path: Path) -> None:
 def test_jupyter_display_is_svg_with_dot() -> None:
     nodes = lecture_neuron()
     drawing = draw_dot(nodes["o"])
-    bundle = drawing._repr_mimebundle_()
-    assert list(bundle) == ["image/svg+xml"]
-    ET.fromstring(bundle["image/svg+xml"])
+    bundle, metadata = drawing._repr_mimebundle_()
+    # The picture three ways (issue #18): HTML for JupyterLab trusted or not, VS Code and
+    # nbconvert; a PNG for front-ends without HTML or SVG; the SVG itself.
+    assert sorted(bundle) == ["image/png", "image/svg+xml", "text/html"]
+    svg = ET.fromstring(bundle["image/svg+xml"])
     assert drawing._repr_svg_() == bundle["image/svg+xml"]
+    natural = float(svg.get("width", "0").removesuffix("pt")) * 4 / 3  # CSS px
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    png_width, png_height = struct.unpack(">II", png[16:24])
+    # Drawn at 2x, with its natural width in the metadata so it is shown at natural size.
+    assert metadata == {"image/png": {"width": round(natural)}}
+    # ... but a picture wider than 1,600 px, shown shrunk, gets 2 pixels per CSS px of a 1,600 px area
+    assert natural > 1600 and abs(png_width - 3200) <= 4, (png_width, natural)
+    small = Value(2.0, label="a").tanh()
+    bundle_small, metadata_small = draw_dot(small)._repr_mimebundle_()
+    small_png = base64.b64decode(bundle_small["image/png"])
+    small_width = metadata_small["image/png"]["width"]
+    assert small_width < 1600 and abs(struct.unpack(">I", small_png[16:20])[0] - 2 * small_width) <= 4
+    html = re.fullmatch(
+        r'<div style="overflow-x:auto;max-width:100%">'
+        r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)" '
+        r'width="(\d+)" style="max-width:100%;height:auto;cursor:zoom-in" onclick="[^"]+" [^<>]*></div>',
+        bundle["text/html"],
+    )
+    assert html, bundle["text/html"][:300]
+    assert int(html.group(2)) == round(natural)
+    assert base64.b64decode(html.group(1)).decode("utf-8") == render_svg(drawing)
     from IPython.core.formatters import DisplayFormatter
 
-    data, _ = DisplayFormatter().format(drawing)
-    assert "image/svg+xml" in data
+    data, shown_metadata = DisplayFormatter().format(drawing)
+    assert {"text/html", "image/png", "image/svg+xml", "text/plain"} <= set(data)
+    assert shown_metadata == metadata
+    # fit=False: natural size, the PNG unconfined (JupyterLab's name for "do not shrink")
+    bundle, metadata = draw_dot(nodes["o"], fit=False)._repr_mimebundle_()
+    assert metadata["image/png"]["unconfined"] is True
+    assert "max-width:none" in bundle["text/html"] and 'style="max-width' not in bundle["image/svg+xml"]
 
 
 def test_a_small_dot_node_lists_which_weight_multiplies_which_input() -> None:
@@ -796,7 +916,7 @@ def test_jupyter_shrinks_a_wide_graph_to_the_page_and_save_keeps_its_size(tmp_pa
     wide.backward()
     drawing = draw_dot(wide)
     svg_ns = "{http://www.w3.org/2000/svg}svg"
-    shown = ET.fromstring(drawing._repr_mimebundle_()["image/svg+xml"])
+    shown = ET.fromstring(drawing._repr_mimebundle_()[0]["image/svg+xml"])
     saved = ET.fromstring(save(drawing, tmp_path / "wide.svg").read_text(encoding="utf-8"))
     assert shown.tag == saved.tag == svg_ns
     assert shown.get("style") == "max-width:100%;height:auto" and saved.get("style") is None
@@ -805,15 +925,15 @@ def test_jupyter_shrinks_a_wide_graph_to_the_page_and_save_keeps_its_size(tmp_pa
     assert float(saved.get("width", "0").removesuffix("pt")) > 800  # wider than a laptop's notebook
     stepper = BackwardStepper(wide)
     stepper.step()
-    stepped = ET.fromstring(stepper._repr_mimebundle_()["image/svg+xml"])
+    stepped = ET.fromstring(stepper._repr_mimebundle_()[0]["image/svg+xml"])
     assert stepped.get("style") == "max-width:100%;height:auto"
 
 
 def test_display_never_raises_even_for_source_graphviz_rejects() -> None:
     drawing = draw_dot(Value(1.0, label="x"))
     drawing.body.append("\tbroken -> -> {{{\n")
-    bundle = drawing._repr_mimebundle_()
-    assert list(bundle) == ["text/plain"]
+    bundle, metadata = drawing._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"] and metadata == {}
     hint, source = bundle["text/plain"].split("\n", 1)
     assert "could not draw this graph" in hint and source == drawing.source
     with pytest.raises(RenderError, match="could not draw this graph"):
@@ -834,7 +954,7 @@ out.label = "out"
 out.backward()
 d = draw_dot(out, local_grads=True)
 report = {"dot_on_path": shutil.which("dot"), "source": d.source}
-report["bundle"] = d._repr_mimebundle_()
+report["bundle"] = d._repr_mimebundle_()[0]
 report["ipython"] = sorted(DisplayFormatter().format(d)[0])
 for suffix in ("svg", "png", "dot"):
     path = sys.argv[2] + "/neuron." + suffix
@@ -865,6 +985,8 @@ def test_without_dot_pygraphviz_renders_and_stays_quiet(tmp_path: Path) -> None:
     assert report["dot_on_path"] is None
     svg = report["bundle"]["image/svg+xml"]
     assert "<svg" in svg and ">out</text>" in svg
+    # the PNG beside it, from the same fallback
+    assert base64.b64decode(report["bundle"]["image/png"]).startswith(b"\x89PNG")
     assert "image/svg+xml" in report["ipython"]
     assert bytes.fromhex(report["png"]) == b"\x89PNG\r\n\x1a\n"
     assert bytes.fromhex(report["svg"]).startswith(b"<?xml")

@@ -460,10 +460,12 @@ class Compiled:
         """The one-sample graph as a ``graphviz.Digraph``, every operation node inside a box for
         its group (the inputs in one box on the left). Parameters and constants are left out:
         each group gathers the ones it needs into one array."""
-        import graphviz
+        # A viz Drawing (a graphviz.Digraph): shown in a notebook like draw_dot's pictures,
+        # fitted to the output area, with a PNG beside the SVG.
+        from microgradnn.viz.drawing import Drawing
 
         trace, plan = self.trace, self.plan
-        picture = graphviz.Digraph(
+        picture = Drawing(
             graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"},
             node_attr={"fontname": "Helvetica", "fontsize": "10", "height": "0.3"},
         )

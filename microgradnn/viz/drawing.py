@@ -13,6 +13,7 @@ The DOT source is deterministic: node ids come from the graph's topological orde
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -22,12 +23,22 @@ import graphviz
 from microgradnn.checks import check_bool, check_choice, check_int, describe, display_label
 from microgradnn.engine import Value, topological_order
 from microgradnn.viz.collapse import Plan, module_path, plan_collapse
-from microgradnn.viz.rendering import display_bundle, render, render_svg
+from microgradnn.viz.rendering import Bundle, display_bundle, render, render_svg
 
 __all__ = ["DEFAULT_MAX_NODES", "Drawing", "draw_dot"]
 
 #: Graphs with more Values than this are summarised unless ``max_nodes`` says otherwise.
 DEFAULT_MAX_NODES = 150
+#: How many of a summarised sum's same-shaped terms (a batch loss's samples) are drawn.
+DEFAULT_REPEATS = 1
+
+
+class _DefaultRankdir(str):
+    """``'LR'`` as the default of ``rankdir``, told apart (by identity) from an ``'LR'`` the
+    caller passes: without one, a summarised batch loss is drawn top to bottom instead."""
+
+
+DEFAULT_RANKDIR: str = _DefaultRankdir("LR")
 
 ROLE_COLORS: dict[str, str] = {
     "parameter": "#b6d7a8",  # green
@@ -47,10 +58,18 @@ class Drawing(graphviz.Digraph):
     """A ``graphviz.Digraph`` that displays in Jupyter even without Graphviz installed.
 
     ``.source``, ``.render()``, ``.pipe()`` behave as in the graphviz package (the last two
-    need the ``dot`` program). Jupyter display renders SVG with ``dot``, else with pygraphviz,
-    else shows the DOT source with a one-line hint; it never raises. To write a file with the
-    same fallbacks use :func:`microgradnn.viz.save`.
+    need the ``dot`` program). Jupyter display renders SVG (inline HTML) and a PNG at 2× with
+    ``dot``, else with pygraphviz, else shows the DOT source with a one-line hint; it never
+    raises. A picture wider than the output area is shrunk to it (click it for natural size);
+    set ``fit = False`` to show it at natural size. To write a file with the same fallbacks use
+    :func:`microgradnn.viz.save` (files keep the natural size).
     """
+
+    #: Shrink the picture to the width of the notebook's output area (never enlarge it).
+    fit: bool = True
+    # The last display: (DOT source, fit) -> bundle, so that IPython's several formatters
+    # asking for one picture run Graphviz once.
+    _shown: tuple[tuple[str, bool], Bundle] | None = None
 
     def __repr__(self) -> str:
         # No memory address: an executed notebook stores this text, and it must not change
@@ -59,12 +78,20 @@ class Drawing(graphviz.Digraph):
         edges = sum(1 for line in self.body if "->" in line)
         return f"<Drawing: {nodes} nodes, {edges} edges; .source for the DOT text>"
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, Any]:
-        return display_bundle(self)
+    def _bundle(self) -> Bundle:
+        key = (self.source, bool(self.fit))
+        if self._shown is None or self._shown[0] != key:
+            self._shown = (key, display_bundle(self, fit=bool(self.fit)))
+        return self._shown[1]
+
+    # (data, metadata), which IPython accepts: the metadata gives the PNG its natural width.
+    def _repr_mimebundle_(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self, include: Any = None, exclude: Any = None, **_: Any
+    ) -> Bundle:
+        return self._bundle()
 
     def _repr_svg_(self) -> str | None:
-        bundle = display_bundle(self)
-        return bundle.get("image/svg+xml")
+        return self._bundle()[0].get("image/svg+xml")
 
     def _repr_image_svg_xml(self) -> str:
         return render_svg(self)
@@ -120,6 +147,7 @@ class Options:
 
     format: str = "svg"
     rankdir: str = "LR"
+    auto_rankdir: bool = True  # rankdir not given: a summarised batch loss is drawn top to bottom
     local_grads: bool = False
     color_by: str | None = None
     order: bool = False
@@ -127,23 +155,28 @@ class Options:
     parameters: frozenset = frozenset()
     parameters_given: bool = False
     precision: int = 4
+    repeats: int | None = DEFAULT_REPEATS
+    fit: bool = True
 
 
 def make_options(
     format: str = "svg",
-    rankdir: str = "LR",
+    rankdir: str = DEFAULT_RANKDIR,
     local_grads: bool = False,
     color_by: str | None = None,
     order: bool = False,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     parameters: Iterable[Any] | None = None,
     precision: int = 4,
+    repeats: int | None = DEFAULT_REPEATS,
+    fit: bool = True,
 ) -> Options:
     """Check every drawing option, with errors that name the option and its allowed values."""
     if not isinstance(format, str):
         raise TypeError(f"draw_dot(format) must be a string such as 'svg' or 'png', got {describe(format)}")
     if format not in graphviz.FORMATS:
         raise ValueError(f"draw_dot(format): unknown format {format!r}; use e.g. 'svg' or 'png'")
+    auto_rankdir = rankdir is DEFAULT_RANKDIR
     check_choice("draw_dot(rankdir)", rankdir, _RANKDIRS)
     if color_by is not None:
         check_choice("draw_dot(color_by)", color_by, _COLOR_BY)
@@ -152,6 +185,9 @@ def make_options(
     precision = check_int("draw_dot(precision)", precision, lo=0, hi=17)
     local_grads = check_bool("draw_dot(local_grads)", local_grads)
     order = check_bool("draw_dot(order)", order)
+    fit = check_bool("draw_dot(fit)", fit)
+    if repeats is not None:
+        repeats = check_int("draw_dot(repeats)", repeats, lo=1)
     params: frozenset = frozenset()
     if parameters is not None:
         module_parameters = getattr(parameters, "parameters", None)
@@ -172,8 +208,9 @@ def make_options(
                 raise TypeError(f"draw_dot(parameters): entry {i} must be a Value, got {describe(p)}")
         params = frozenset(params_list)
     return Options(
-        format, rankdir, local_grads, color_by, order, max_nodes, params, parameters is not None, precision
-    )
+        format, str(rankdir), auto_rankdir, local_grads, color_by, order, max_nodes, params,
+        parameters is not None, precision, repeats, fit,
+    )  # fmt: skip
 
 
 def is_value(x: object) -> bool:
@@ -221,7 +258,7 @@ _STEP_EDGE = {"color": "#cc0000", "penwidth": "2", "fontcolor": "#cc0000"}
 def draw_dot(
     root: Any,
     format: str = "svg",
-    rankdir: str = "LR",
+    rankdir: str = DEFAULT_RANKDIR,
     *,
     local_grads: bool = False,
     color_by: str | None = None,
@@ -229,11 +266,17 @@ def draw_dot(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     parameters: Iterable[Any] | None = None,
     precision: int = 4,
+    repeats: int | None = DEFAULT_REPEATS,
+    fit: bool = True,
 ) -> Drawing:
     """Draw the computation graph of ``root`` (a Value or a list of Values) as a Graphviz digraph.
 
     Each Value is a record ``{ label | data … | grad … }``; each operation a small node feeding
     its result. Drawing only reads the graph: no ``data`` or ``grad`` is changed.
+
+    - ``rankdir``: ``'LR'`` (left to right, the default), ``'TB'``, ``'RL'`` or ``'BT'``; when
+      not given, a summarised batch loss (see ``repeats``) is drawn top to bottom, compactly,
+      which fits a screen better than its long row.
 
     - ``local_grads``: write the local derivative ∂out/∂in on each edge, so that the chain
       rule can be read off: a node's grad = Σ over its outgoing edges of ∂ × grad of the result.
@@ -243,10 +286,17 @@ def draw_dot(
       magnitude.
     - ``order``: number the operations in the order backward applies their chain-rule step.
     - ``max_nodes``: a graph with more Values than this is summarised in at most this many
-      boxes (records); ``None`` draws everything.
+      boxes (records); ``None`` draws everything, node by node.
+    - ``repeats``: in a summarised graph, a sum of many same-shaped terms (a batch loss over
+      its samples, built with Python's ``sum`` or ``value_sum``) shows its first ``repeats``
+      terms and one box "… 99 more samples" for the rest; ``None`` keeps every term.
     - ``precision``: decimals shown for data, grad and local derivatives.
+    - ``fit``: in a notebook, shrink a picture wider than the output area to its width (click
+      it for natural size); ``False`` shows it at natural size. Saved files keep natural size.
     """
-    options = make_options(format, rankdir, local_grads, color_by, order, max_nodes, parameters, precision)
+    options = make_options(
+        format, rankdir, local_grads, color_by, order, max_nodes, parameters, precision, repeats, fit
+    )
     return build_drawing(as_roots(root, "draw_dot(root)"), options)
 
 
@@ -346,7 +396,8 @@ def layout_graph(roots: list[Any], options: Options, expanded: frozenset[int] = 
         is_param = [not node._prev and module_path(lab) is not None for node, lab in zip(nodes, labels)]
     plan: Plan | None = None
     if options.max_nodes is not None:
-        plan = plan_collapse(children, labels, is_param, root_ids, options.max_nodes)
+        ops = [str(getattr(node, "_op", "")) if node._prev else "" for node in nodes]
+        plan = plan_collapse(children, labels, is_param, root_ids, options.max_nodes, ops, options.repeats)
     return GraphLayout(nodes, children, labels, is_param, root_ids, plan, expanded if plan else frozenset())
 
 
@@ -359,7 +410,11 @@ def build_drawing(
     """
     layout = layout_graph(roots, options, expanded)
     nodes, children, labels, is_param, plan = (
-        layout.nodes, layout.children, layout.labels, layout.is_param, layout.plan
+        layout.nodes,
+        layout.children,
+        layout.labels,
+        layout.is_param,
+        layout.plan,
     )
     root_set = set(layout.root_ids)
     single = [layout.group(i) is None for i in range(len(nodes))]
@@ -377,7 +432,20 @@ def build_drawing(
         finite = [abs(grad_of(n)) for n, s in zip(nodes, single) if s and math.isfinite(grad_of(n))]
         largest = max(finite, default=0.0)
 
-    g = Drawing(format=options.format, graph_attr={"rankdir": options.rankdir})
+    # A batch loss boiled down to one sample is a long chain: drawn top to bottom, compactly,
+    # with records in one row as in a left-to-right drawing, it fits one screen.
+    batch = plan is not None and any(group.kind == "repeat" for group in plan.groups)
+    compact = batch and options.auto_rankdir
+    rankdir = "TB" if compact else options.rankdir
+    graph_attr = {"rankdir": rankdir}
+    if compact:
+        # 11 pt text is 14.7 CSS px at natural size; moons' whole loss is then 1,304 × 1,117 px.
+        graph_attr.update(ranksep="0.2", nodesep="0.2", fontsize="11")
+    g = Drawing(format=options.format, graph_attr=graph_attr)
+    if compact:
+        g.attr("node", height="0.22", fontsize="11", margin="0.08,0.03")
+        g.attr("edge", fontsize="11")
+    g.fit = options.fit
     aggregated: dict[tuple[str, str], int] = {}
 
     for i, node in enumerate(nodes):
@@ -385,9 +453,11 @@ def build_drawing(
             continue
         nid = f"n{i}"
         record = (
-            f"{{ {escape_record(labels[i])} | data {format_number(node.data, p)} "
-            f"| grad {format_number(grad_of(node), p)} }}"
+            f"{escape_record(labels[i])} | data {format_number(node.data, p)} "
+            f"| grad {format_number(grad_of(node), p)}"
         )
+        # Braces lay the fields out across the rank direction: one row left to right.
+        record = record if compact else f"{{ {record} }}"
         attrs: dict[str, str] = {"shape": "record"}
         fill = None
         if view is not None:
@@ -438,7 +508,10 @@ def build_drawing(
             gi = layout.group(i)
             if gi is None:
                 continue
+            only = plan.groups[gi].inputs
             for c in children[i]:
+                if only is not None and c not in only and layout.group(c) != gi:
+                    continue  # a repeated sample's parameters: drawn with the first sample
                 src = f"n{c}" if single[c] else f"g{plan.group_of[c]}"
                 if src != f"g{gi}":
                     key = (src, f"g{gi}")
@@ -510,7 +583,9 @@ def _draw_groups(
                 _group_box(sub, gi, plan, nodes, children, is_param, grad_of, precision)
                 cluster_of[f"g{gi}"] = (cluster_id, middle)
     notes = plan.notes + [f"Drawn node by node: {plan.groups[gi].name}." for gi in sorted(expanded)]
-    note = "".join(escape_text(line) + "\\l" for line in notes)
+    # Lines of at most ~72 characters: a long note would make the picture wider than a screen.
+    wrapped = [part for line in notes for part in textwrap.wrap(line, 72, subsequent_indent="  ")]
+    note = "".join(escape_text(line) + "\\l" for line in wrapped)
     g.node("summary_note", label=_label(note), shape="note", style="filled", fillcolor="#fffbe6")
     return cluster_of
 

@@ -23,6 +23,7 @@ from microgradnn.viz.drawing import (
     is_value,
     make_options,
 )
+from microgradnn.viz.rendering import Bundle
 
 __all__ = [
     "BackwardStepper",
@@ -240,7 +241,7 @@ class BackwardStepper:
             lines.append("all steps applied: every grad is now ∂output/∂node")
         return lines
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> Bundle:
         return self.draw()._repr_mimebundle_()
 
     def __repr__(self) -> str:
