@@ -308,6 +308,18 @@ def _offline(fragment: str) -> str:
     return _BUTTON_STYLE + fragment
 
 
+def _still_picture(fragment: str) -> str:
+    """The player's image starts out showing the last frame: where its script does not run (an
+    untrusted notebook, a page viewer that strips scripts) the trained boundary still shows; where
+    it runs, the player sets its first frame as before."""
+    frames = re.findall(r'frames\[\d+\] = "(data:image/png;base64,[A-Za-z0-9+/=\\\n]+)"', fragment)
+    if not frames:
+        return fragment
+    last = frames[-1].replace("\\\n", "")
+    still = lambda m: f'<img id="{m.group(1)}" src="{last}">'  # noqa: E731
+    return re.sub(r'<img id="(_anim_img[0-9a-f]*)">', still, fragment, count=1)
+
+
 def _smaller_frames(fragment: str) -> str:
     """The player's embedded PNG frames re-encoded with a palette of `_HTML_COLOURS` colours."""
     import base64
@@ -398,7 +410,7 @@ class TrainingAnimation:
             with TemporaryDirectory() as folder:
                 target = Path(folder, "animation.html")
                 self._render(HTMLWriter(fps=self.fps, embed_frames=True, default_mode="once"), target)
-                self._html = _smaller_frames(_offline(target.read_text(encoding="utf-8")))
+                self._html = _still_picture(_smaller_frames(_offline(target.read_text(encoding="utf-8"))))
         return self._html
 
     def _repr_html_(self) -> str:

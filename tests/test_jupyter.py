@@ -187,7 +187,12 @@ def _stored_pictures(path: Path) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for number, cell in enumerate(cells):
         for output in cell.get("outputs", []):
-            mimes = [m for m in output.get("data", {}) if m.startswith("image/")]
+            data = output.get("data", {})
+            mimes = [m for m in data if m.startswith("image/")]
+            # the training animation's player (HTML): its image must show even where its script
+            # does not run (an untrusted notebook)
+            if not mimes and "_anim_img" in "".join(data.get("text/html", "")):
+                mimes = ["text/html (animation)"]
             if mimes:
                 found.setdefault(number, []).append(",".join(sorted(mimes)))
     return found
