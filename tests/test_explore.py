@@ -701,7 +701,7 @@ def test_the_layout_stays_still_and_the_summaries_follow_the_steps(browser, tmp_
     tops.add((end["top"], end["height"]))
     assert tops == {(start["top"], start["height"])}  # the message box never pushes the picture
     # At the end the boxes say what draw_dot says of the graph after backward.
-    final = render_svg(draw_dot(loss))
+    final = render_svg(draw_dot(loss, repeats=None))  # every sample drawn, as the explorer does
     for text in end["boxes"]:
         assert html.escape(text) in final or text in final
     assert any("max |grad| 0.0000" not in text for text in end["boxes"])

@@ -215,6 +215,9 @@ class Explorer:
         if "format" in draw_options:
             raise TypeError("explore: format is not an option here (the page always shows SVG)")
         draw_options.setdefault("max_nodes", DEFAULT_MAX_NODES)
+        # Every sample stays in the graph: the steps walk through all of backprop, and a sample
+        # folded into one box (draw_dot's default for a batch loss) would hide its steps.
+        draw_options.setdefault("repeats", None)
         self.root = root
         self._options = make_options(**draw_options)
         self._layout: GraphLayout = layout_graph([root], self._options)
