@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Group", "Plan", "Repeat", "find_repeats", "module_path", "plan_collapse"]
+__all__ = ["Group", "Plan", "Repeat", "find_repeats", "module_owners", "module_path", "plan_collapse"]
 
 # How many boxes at most hold the nodes collapsed by distance from the output.
 _MAX_DISTANCE_BOXES = 6
@@ -71,7 +71,7 @@ def module_path(label: str) -> tuple[str, ...] | None:
     return tuple(parts[:-1])
 
 
-def _owners(
+def module_owners(
     children: Sequence[Sequence[int]],
     param_paths: Sequence[tuple[str, ...] | None],
     is_param: Sequence[bool],
@@ -245,7 +245,7 @@ def _plan_modules(
         return None
     root_set = set(roots)
     paths = [module_path(lab) if p else None for lab, p in zip(labels, is_param)]
-    owners = _owners(children, paths, is_param)
+    owners = module_owners(children, paths, is_param)
     absorbable = [not kids and not p and not lab for kids, p, lab in zip(children, is_param, labels)]
     levels = _module_levels(children, owners, absorbable, root_set)
 

@@ -31,7 +31,7 @@ from typing import Any, cast
 
 from microgradnn.checks import check_path, describe, display_label
 from microgradnn.fileio import write_atomic
-from microgradnn.viz.collapse import module_path
+from microgradnn.viz.collapse import module_owners, module_path
 from microgradnn.viz.drawing import (
     DEFAULT_MAX_NODES,
     STEP_FILLS,
@@ -125,19 +125,8 @@ def _module_of(nodes: list[Any], model: Any) -> list[tuple[str, ...] | None]:
         labels = [display_label(getattr(node, "label", "")) for node in nodes]
         paths = [None if node._prev else module_path(label) for node, label in zip(nodes, labels)]
     index = {node: i for i, node in enumerate(nodes)}
-    owners: list[tuple[str, ...] | None] = []
-    for i, node in enumerate(nodes):
-        if not node._prev:
-            owners.append(paths[i])
-            continue
-        kids = [index[c] for c in node._prev]
-        direct = {paths[c] for c in kids if paths[c] is not None}
-        if direct:
-            owners.append(direct.pop() if len(direct) == 1 else None)
-            continue
-        first = owners[kids[0]]
-        owners.append(first if first is not None and all(owners[c] == first for c in kids) else None)
-    return owners
+    children = [[index[c] for c in node._prev] for node in nodes]
+    return module_owners(children, paths, [path is not None for path in paths])
 
 
 def _levels(paths: list[tuple[str, ...] | None]) -> list[tuple[int, str]]:
