@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,24 +122,19 @@ def run(args: argparse.Namespace) -> int:
     return max(statuses)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _whole_number(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least``."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+    return parse
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -160,11 +156,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("targets", nargs="+", metavar="MODULE:CLASS",
                         help="the class, as module:Class or path/to/file.py:Class")  # fmt: skip
-    parser.add_argument("--max-examples", type=_positive_int, default=200, metavar="N",
+    parser.add_argument("--max-examples", type=_whole_number(1), default=200, metavar="N",
                         help="random expression graphs to try (default 200)")  # fmt: skip
-    parser.add_argument("--max-ops", type=_positive_int, default=6, metavar="N",
+    parser.add_argument("--max-ops", type=_whole_number(1), default=6, metavar="N",
                         help="operations drawn per random expression (default 6)")  # fmt: skip
-    parser.add_argument("--seed", type=_seed, default=0, help="random seed (default 0: repeatable)")
+    parser.add_argument("--seed", type=_whole_number(0), default=0,
+                        help="random seed (default 0: repeatable)")  # fmt: skip
     parser.add_argument("--no-conventions", action="store_true",
                         help="skip the conventions (second backward(), deep graphs, kinks)")  # fmt: skip
     parser.set_defaults(run=run)
