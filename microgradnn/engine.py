@@ -188,19 +188,18 @@ class Value:
     def backward(self) -> None:
         """Set ``grad`` of every node to ∂self/∂node, by the chain rule.
 
-        1. Order the nodes so that each comes after its inputs (`topological_order`).
-        2. Reset the gradients of the nodes with inputs: they belong to this call. Leaves
-           (parameters, data) keep theirs and accumulate, as in PyTorch: zero them between steps.
+        1. Order the nodes with inputs so that each comes after its inputs (`topological_order`).
+        2. Reset their gradients: they belong to this call. Leaves (parameters, data) keep
+           theirs and accumulate, as in PyTorch: zero them between steps.
         3. Seed ∂self/∂self = 1.
         4. From the output back, each node hands ``local gradient × its grad`` to each input
            (``_backward``). A node used twice, ``a + a``, receives both contributions.
 
         No recursion: any depth works.
         """
-        order = topological_order(self)
+        order = topological_order(self, leaves=False)  # leaves have nothing to hand on
         for node in order:
-            if node._prev:
-                node.grad = 0.0
+            node.grad = 0.0
         self.grad += 1.0
         for node in reversed(order):
             g = node.grad
@@ -337,9 +336,10 @@ def dot(xs: Iterable[Operand], ys: Iterable[Operand]) -> Value:
 
 
 # ---------------------------------------------------------------------- 3. topological order
-def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
+def topological_order(roots: Value | Iterable[Value], *, leaves: bool = True) -> list[Value]:
     """Every node the root(s) depend on, each after its inputs; ``reversed(...)`` is the order
-    backward visits.
+    backward visits. ``leaves=False`` leaves out the nodes without inputs, as backward does: in
+    a network they are most of the edges (every weight, every input) and have nothing to pass on.
 
     micrograd's recursive ``build_topo``, with a stack in place of the recursion, so any depth
     works: each entry of the stack is a node and an iterator over the inputs it has still to
@@ -348,14 +348,14 @@ def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     order: list[Value] = []
     visited: set[Value] = set()
     for root in [roots] if isinstance(roots, Value) else check_values("topological_order(roots)", roots):
-        if root in visited:
+        if root in visited or not (leaves or root._prev):
             continue
         visited.add(root)
         stack = [(root, iter(root._prev))]
         while stack:
             node, inputs = stack[-1]
             for child in inputs:
-                if child not in visited:  # visit it (and its inputs) before going on
+                if (leaves or child._prev) and child not in visited:  # visit it (and its inputs) first
                     visited.add(child)
                     stack.append((child, iter(child._prev)))
                     break

@@ -110,6 +110,24 @@ def test_backward_skips_a_node_whose_gradient_is_zero() -> None:
     assert Counting.reads == 0 and x.grad == 1.0
 
 
+@settings(max_examples=60, deadline=None)
+@given(expression_graphs(3, max_ops=10))
+def test_leaves_false_is_the_same_order_without_the_leaves(graph: ExpressionGraph) -> None:
+    """What backward visits: the full order with the nodes that have no inputs taken out."""
+    out = graph.output
+    interior = topological_order(out, leaves=False)
+    assert interior == [n for n in topological_order(out) if n._prev]
+    assert topological_order([*graph.leaves, out], leaves=False) == interior
+
+
+def test_leaves_false_on_a_leaf_is_empty_and_backward_still_seeds_it() -> None:
+    x = Value(2.0)
+    assert topological_order(x, leaves=False) == [] and topological_order(x) == [x]
+    x.backward()
+    x.backward()
+    assert x.grad == 2.0  # a leaf root accumulates, as every leaf does
+
+
 def test_topological_order_lists_each_node_once_after_its_inputs_at_any_depth() -> None:
     x = Value(1.0)
     y = x
