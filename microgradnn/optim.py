@@ -175,6 +175,10 @@ class Optimizer:
             self.schedule = Constant(_number(lr, f"{type(self).__name__}(lr)", low_ok=False))
         #: how many steps have been taken
         self.steps = 0
+        #: the running quantities kept per parameter, by name, each a list in ``params`` order
+        #: (SGD's momentum buffer ``velocity``; Adam's moments ``m`` and ``v``). Change the
+        #: numbers in place to restore a checkpoint; the compiled `fit` keeps them in step too.
+        self.state: dict[str, list[float]] = {}
 
     @property
     def lr(self) -> float:
@@ -227,7 +231,7 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
         self.nesterov = bool(nesterov)
-        self._velocity = [0.0] * len(self.params)
+        self.state["velocity"] = [0.0] * len(self.params)
 
     def _update(self, lr: float) -> None:
         mu, wd = self.momentum, self.weight_decay
@@ -235,7 +239,7 @@ class SGD(Optimizer):
             for p in self.params:
                 p.data -= lr * p.grad
             return
-        velocity = self._velocity
+        velocity = self.state["velocity"]
         for i, p in enumerate(self.params):
             g = p.grad + wd * p.data if wd else p.grad
             if mu:
@@ -273,15 +277,15 @@ class Adam(Optimizer):
         )
         self.eps = _number(eps, f"{name}(eps)", low_ok=False)
         self.weight_decay = _number(weight_decay, f"{name}(weight_decay)")
-        self._m = [0.0] * len(self.params)
-        self._v = [0.0] * len(self.params)
+        self.state["m"] = [0.0] * len(self.params)
+        self.state["v"] = [0.0] * len(self.params)
 
     def _update(self, lr: float) -> None:
         beta1, beta2 = self.betas
         t = self.steps + 1
         bias1 = 1.0 - beta1**t
         bias2 = 1.0 - beta2**t
-        wd, eps, m, v = self.weight_decay, self.eps, self._m, self._v
+        wd, eps, m, v = self.weight_decay, self.eps, self.state["m"], self.state["v"]
         decoupled = self._decoupled
         for i, p in enumerate(self.params):
             g = p.grad

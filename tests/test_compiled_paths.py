@@ -174,7 +174,7 @@ def test_fit_with_adam_and_weight_decay_gives_the_scalar_history_and_state():
         h = fit(model, X, y, loss="cross_entropy", optimizer=opt, epochs=5, batch_size=7, seed=2,
                 progress=False, compiled=compiled)  # fmt: skip
         histories.append(h)
-        states.append([p.data for p in model.parameters()] + opt._m + opt._v + [opt.steps])
+        states.append([p.data for p in model.parameters()] + opt.state["m"] + opt.state["v"] + [opt.steps])
     assert histories[0].loss == pytest.approx(histories[1].loss, rel=0, abs=1e-9)
     assert close(states[0], states[1], 1e-9)
 

@@ -228,3 +228,32 @@ def test_a_learning_rate_out_of_range_is_named_with_its_bound() -> None:
     w = Value(1.0)
     with pytest.raises(ValueError, match=r"^SGD\(lr\) must be > 0, got -1\.0$"):
         SGD([w], lr=-1)
+
+
+# ---------------------------------------------------------------------- state
+def test_state_holds_each_optimizers_buffers_and_restoring_it_restores_the_trajectory():
+    """`.state` is the public view of the running buffers: copying it out and back in (with
+    the parameters and step count) makes the next steps the same as an uninterrupted run."""
+    for make, names in ((lambda ps: SGD(ps, lr=0.05, momentum=0.9), ["velocity"]),
+                        (lambda ps: Adam(ps, lr=0.05), ["m", "v"]),
+                        (lambda ps: AdamW(ps, lr=0.05), ["m", "v"])):  # fmt: skip
+        params = [Value(1.0), Value(-0.5)]
+        opt = make(params)
+        assert sorted(opt.state) == names and all(buf == [0.0, 0.0] for buf in opt.state.values())
+        gradient = lambda x, k: [2 * x[0] - 1, 3 * x[1] ** 2]  # noqa: E731
+        run(opt, params, gradient, 3)
+        saved = ([p.data for p in params], {k: list(v) for k, v in opt.state.items()}, opt.steps)
+        assert all(any(b != 0.0 for b in buf) for buf in opt.state.values())
+        straight = run(opt, params, gradient, 4)
+        for p, x in zip(params, saved[0]):
+            p.data = x
+        for name, buf in opt.state.items():
+            buf[:] = saved[1][name]
+        opt.steps = saved[2]
+        assert run(opt, params, gradient, 4) == straight
+        for buf in opt.state.values():  # zeroed buffers give a different path: the state is used
+            buf[:] = [0.0, 0.0]
+        for p, x in zip(params, saved[0]):
+            p.data = x
+        opt.steps = saved[2]
+        assert run(opt, params, gradient, 4) != straight

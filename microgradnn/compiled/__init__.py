@@ -262,12 +262,10 @@ class Trainer:
         # the buffer position of each of the optimizer's parameters, in the optimizer's order
         self._opt_at = positions[[index[id(p)] for p in opt.params]]
         self._state: dict[str, Any] = {}
-        for name in ("_velocity", "_m", "_v"):
-            values = getattr(opt, name, None)
-            if values is not None:
-                buffer = np.zeros(len(positions), dtype=step.dtype)
-                buffer[self._opt_at] = values
-                self._state[name] = step.to_backend(buffer)
+        for name, values in opt.state.items():
+            buffer = np.zeros(len(positions), dtype=step.dtype)
+            buffer[self._opt_at] = values
+            self._state[name] = step.to_backend(buffer)
         return True
 
     def step(self, batch: Sequence[int] | None) -> tuple[float, Any]:
@@ -303,14 +301,14 @@ class Trainer:
 
         opt, P, state = self.opt, self.compiled.P, self._state
         wd = opt.weight_decay
-        if "_velocity" in state:  # SGD
+        if "velocity" in state:  # SGD
             mu = opt.momentum
             if mu == 0.0 and wd == 0.0:
                 P -= lr * G
                 return
             g = G + wd * P if wd else G
             if mu:
-                b = state["_velocity"]
+                b = state["velocity"]
                 b *= mu
                 b += g
                 g = g + mu * b if opt.nesterov else b
@@ -325,7 +323,7 @@ class Trainer:
                 P -= lr * wd * P
             else:
                 g = G + wd * P
-        m, v = state["_m"], state["_v"]
+        m, v = state["m"], state["v"]
         m[...] = beta1 * m + (1.0 - beta1) * g
         v[...] = beta2 * v + (1.0 - beta2) * g * g
         P -= lr * (m / bias1) / ((v / bias2) ** 0.5 + opt.eps)
@@ -338,14 +336,14 @@ class Trainer:
         step = self.compiled
         step.store(grads=self.last_grad if self.last_grad is not None else step.G)
         for name, buffer in self._state.items():
-            getattr(self.opt, name)[:] = step.to_numpy(buffer)[self._opt_at].tolist()
+            self.opt.state[name][:] = step.to_numpy(buffer)[self._opt_at].tolist()
 
     def reload(self) -> None:
         """Read the Values into the buffer again (a callback may have changed them)."""
         self.compiled.load()
         for name, buffer in self._state.items():
             fresh = np.zeros(len(self._opt_at), dtype=self.compiled.dtype)
-            fresh[...] = getattr(self.opt, name)
+            fresh[...] = self.opt.state[name]
             host = self.compiled.to_numpy(buffer)
             host[self._opt_at] = fresh
             if host is not buffer:
