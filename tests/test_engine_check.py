@@ -8,6 +8,7 @@ caught with an expression of at most three operations, and the wrong node must b
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import subprocess
 import sys
@@ -320,3 +321,62 @@ def test_the_class_prints_are_counted_not_shown(capsys: pytest.CaptureFixture[st
     assert report and report.printed_lines > 0
     assert "debug" not in capsys.readouterr().out
     assert f"your class printed {report.printed_lines} lines" in str(report)
+
+
+def _engine_file(folder: Path, name: str, tail: str) -> Path:
+    """The lecture engine with ``tail`` appended (a bug a learner's class set might hold)."""
+    path = folder / f"{name}.py"
+    path.write_text((ENGINES / "lecture_value.py").read_text() + "\n" + tail)
+    return path
+
+
+def _check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "microgradnn", "check", *args],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+
+
+def test_a_class_set_is_graded_to_json_each_target_in_a_process_of_its_own(tmp_path: Path) -> None:
+    good = ENGINES / "lecture_value.py"
+    bad = tmp_path / "homework.py"
+    bad.write_text((ENGINES / "mutants.py").read_text() + "\nValue = make_value_class('exp_grad')\n")
+    aborts = _engine_file(tmp_path, "aborts", "import os\nValue.backward = lambda self: os.abort()\n")
+    grades = tmp_path / "grades.json"
+    grades.write_text("the previous grades")
+    result = _check(f"{good}:Value", f"{bad}:Value", f"{aborts}:Value", "no_such_module_xyz:Value",
+                    "--timeout", "120", "--json", str(grades), "--max-examples", "10", "--no-conventions")  # fmt: skip
+    assert result.returncode == 2, result.stderr  # the usage error wins
+    results = json.loads(grades.read_text())
+    assert [r["status"] for r in results] == ["pass", "fail", "crashed", "error"]
+    assert [r["target"] for r in results] == [f"{good}:Value", f"{bad}:Value", f"{aborts}:Value",
+                                              "no_such_module_xyz:Value"]  # fmt: skip
+    passed = results[0]["report"]
+    assert passed["passed"] and "a * b" in passed["supported"] and passed["failures"] == []
+    wrong = results[1]["report"]["failures"][0]["first_wrong_node"]
+    assert wrong["node"] == "exp(a)" and wrong["method"] == "exp" and wrong["kind"] == "local"
+    assert wrong["expected"] != wrong["yours"]
+    assert "signal SIGABRT" in results[2]["error"] and "not found" in results[3]["error"]
+    summary = result.stdout[result.stdout.index("summary:"):]
+    assert all(word in summary for word in ("PASS ", "FAIL ", "CRASHED", "ERROR"))
+    assert "exp(a)" in result.stdout  # each report is printed as without --timeout
+
+
+def test_a_backward_that_loops_forever_times_out_and_the_rest_is_still_checked(tmp_path: Path) -> None:
+    forever = _engine_file(tmp_path, "forever", "def _forever(self):\n    while True:\n        pass\n\n"
+                                                "Value.backward = _forever\n")  # fmt: skip
+    grades = tmp_path / "grades.json"
+    result = _check(f"{forever}:Value", "no_such_module_xyz:Value", "--timeout", "3", "--json", str(grades),
+                    "--max-examples", "5", "--no-conventions")  # fmt: skip
+    assert result.returncode == 2
+    results = json.loads(grades.read_text())
+    assert [r["status"] for r in results] == ["timeout", "error"]
+    assert "no result within 3 s" in results[0]["error"] and "TIMEOUT" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--timeout", "0"], "above 0"),
+    (["--timeout", "soon"], "expected a number of seconds"),
+    (["--json", "no_such_folder_xyz/grades.json"], "does not exist"),
+])  # fmt: skip
+def test_timeout_and_json_arguments_are_checked_before_anything_runs(args: list[str], message: str) -> None:
+    result = _check(f"{ENGINES / 'lecture_value.py'}:Value", *args)
+    assert result.returncode == 2 and message in result.stderr and "PASSED" not in result.stdout

@@ -263,6 +263,26 @@ class Failure:
         return None if self.picture is None else self.picture.dot()
 
 
+def _json_number(x: float | None) -> float | str | None:
+    return x if x is None or math.isfinite(x) else str(x)
+
+
+def _failure_dict(f: Failure) -> dict[str, Any]:
+    b = f.blame
+    return {
+        "kind": f.kind,
+        "formula": f.formula,
+        "message": f.message,
+        "inputs": {k: _json_number(v) for k, v in f.inputs.items()},
+        "leaves": [{"name": r.name, "expected": _json_number(r.expected), "yours": _json_number(r.actual),
+                    "ok": r.ok} for r in f.leaves],  # fmt: skip
+        "first_wrong_node": None if b is None else {
+            "node": b.where, "method": b.method, "kind": b.kind, "input": b.input_name or None,
+            "expected": _json_number(b.expected), "yours": _json_number(b.actual), "detail": b.detail,
+        },  # fmt: skip
+    }
+
+
 @dataclass
 class EngineReport:
     """The result of :func:`~microgradnn.testing.check_engine`: truthy when everything passed."""
@@ -316,6 +336,20 @@ class EngineReport:
             lines += ["", "conventions (reported, not failed):"]
             lines += [f"  {c.name}: {c.finding}" for c in self.conventions]
         return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (``microgradnn check --json``): numbers stay numbers,
+        except NaN and ±inf, which standard JSON cannot hold and are written "nan", "inf", "-inf"."""
+        return {
+            "engine": self.engine,
+            "passed": self.passed,
+            "seconds": round(self.seconds, 3),
+            "supported": self.supported,
+            "not_found": {c.key: c.reason for c in self.capabilities if not c.supported},
+            "random_examples": self.random_examples,
+            "failures": [_failure_dict(f) for f in self.failures],
+            "conventions": {c.name: c.finding for c in self.conventions},
+        }
 
     def _summary(self) -> str:
         return (
