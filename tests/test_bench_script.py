@@ -88,3 +88,25 @@ def test_microgradnn_graphs_are_freed_without_the_collector(smoke_run: tuple[str
     assert ours["growth"]["nogc"] < one_graph / 4
     assert theirs["growth"]["nogc"] > 9 * ours["cycle_nodes"] * 100
     assert ours["per_node_forward"] < theirs["per_node_forward"]
+
+
+PHASES_SCRIPT = SCRIPT.parent / "phases.py"
+
+
+def test_phases_times_each_phase_of_both_steps_against_a_baseline() -> None:
+    done = subprocess.run([sys.executable, str(PHASES_SCRIPT), "--baseline", "HEAD", "--rounds", "1"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for workload in ("### fit's step", "### micrograd's code"):
+        table = done.stdout[done.stdout.index(workload):].split("\n\n")[1]
+        rows = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+        assert rows == ["forward", "loss", "backward", "update", "free", "step"]
+        for line in table.splitlines()[2:]:  # before and after in ms, and their ratio
+            before, after, ratio = (cell.strip() for cell in line.split("|")[2:5])
+            assert float(before) > 0 and float(after) > 0 and ratio.endswith(")")
+
+
+def test_phases_instructions_says_what_it_needs_without_valgrind(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(PHASES_SCRIPT), "--instructions"], capture_output=True,
+                          text=True, timeout=120, env={"PATH": str(tmp_path)})  # fmt: skip
+    assert done.returncode != 0 and "needs valgrind" in done.stderr

@@ -342,13 +342,13 @@ def test_a_class_set_is_graded_to_json_each_target_in_a_process_of_its_own(tmp_p
     aborts = _engine_file(tmp_path, "aborts", "import os\nValue.backward = lambda self: os.abort()\n")
     grades = tmp_path / "grades.json"
     grades.write_text("the previous grades")
-    result = _check(f"{good}:Value", f"{bad}:Value", f"{aborts}:Value", "no_such_module_xyz:Value",
-                    "--timeout", "120", "--json", str(grades), "--max-examples", "10", "--no-conventions")  # fmt: skip
+    targets = [f"{good}:Value", f"{bad}:Value", f"{aborts}:Value", "no_such_module_xyz:Value"]
+    options = ["--timeout", "120", "--json", str(grades), "--max-examples", "10", "--no-conventions"]
+    result = _check(*targets, *options)
     assert result.returncode == 2, result.stderr  # the usage error wins
     results = json.loads(grades.read_text())
     assert [r["status"] for r in results] == ["pass", "fail", "crashed", "error"]
-    assert [r["target"] for r in results] == [f"{good}:Value", f"{bad}:Value", f"{aborts}:Value",
-                                              "no_such_module_xyz:Value"]  # fmt: skip
+    assert [r["target"] for r in results] == targets
     passed = results[0]["report"]
     assert passed["passed"] and "a * b" in passed["supported"] and passed["failures"] == []
     wrong = results[1]["report"]["failures"][0]["first_wrong_node"]
