@@ -50,6 +50,10 @@ WRITERS = {
     "viz.save .dot": (GRAPH, "save(draw_dot(out), target)", ".dot"),
     "viz.save .png": (GRAPH, "save(draw_dot(out), target)", ".png"),
     "explore().save": (GRAPH + "page = explore(out)\n", "page.save(target)", ".html"),
+    "Drawing.render": ("from microgradnn import Value\nfrom microgradnn.viz import draw_dot\n"
+                       "drawing = draw_dot(Value(1.0, label='a'))\n",  # a short source, a longer SVG
+                       "drawing.render(outfile=target, cleanup=True)", ".svg"),
+    "Drawing.save": (GRAPH, "draw_dot(out).save(target)", ".gv"),
     "Module.save": ("from microgradnn import MLP\n", "MLP(2, [8, 1], seed=0).save(target)", ".json"),
     "plot_loss(path)": ("from microgradnn.plot import plot_loss\n", "plot_loss([3, 1], path=target)", ".png"),
     "TrainingAnimation.save .gif": (HISTORY, "animation.save(target)", ".gif"),

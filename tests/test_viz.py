@@ -1007,3 +1007,27 @@ def test_without_dot_or_pygraphviz_display_shows_source_and_save_explains(tmp_pa
         assert "apt-get install graphviz" in message and "pip install 'microgradnn[render]'" in message
         assert report[suffix + "_file_left"] is False
     assert bytes.fromhex(report["dot"]) == b"digraph "  # .dot needs no Graphviz
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"filename": "g", "format": "svg"},
+    {"outfile": "out/p.png"},
+    {"filename": "d.gv", "directory": "sub", "format": "svg", "renderer": "cairo"},
+    {"filename": "c", "format": "svg", "cleanup": True},
+])  # fmt: skip
+def test_drawing_render_names_and_fills_its_files_as_graphviz_does(
+    kwargs: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Drawing.render` writes atomically, but the same files, by the same names, as graphviz."""
+    ours = draw_dot(Value(1.5, label="a").tanh())
+    written = {}
+    for who, drawing in (("ours", ours), ("graphviz", graphviz.Source(ours.source))):
+        (tmp_path / who).mkdir()
+        monkeypatch.chdir(tmp_path / who)
+        path = drawing.render(**kwargs)
+        files = sorted(str(p.relative_to(tmp_path / who)) for p in (tmp_path / who).rglob("*") if p.is_file())
+        written[who] = (path, files, Path(path).read_bytes())
+    assert written["ours"][:2] == written["graphviz"][:2]
+    if kwargs.get("format") == "svg":  # same source, same Graphviz: the same picture
+        assert written["ours"][2] == written["graphviz"][2]
+    assert written["ours"][2]

@@ -13,15 +13,18 @@ The DOT source is deterministic: node ids come from the graph's topological orde
 from __future__ import annotations
 
 import math
+import os
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import graphviz
 
 from microgradnn.checks import check_bool, check_choice, check_int, describe, display_label
 from microgradnn.engine import Value, topological_order
+from microgradnn.fileio import write_atomic
 from microgradnn.viz.collapse import Plan, module_path, plan_collapse
 from microgradnn.viz.rendering import Bundle, display_bundle, render, render_svg
 
@@ -57,11 +60,13 @@ _COLOR_BY = ("role", "grad")
 class Drawing(graphviz.Digraph):
     """A ``graphviz.Digraph`` that displays in Jupyter even without Graphviz installed.
 
-    ``.source``, ``.render()``, ``.pipe()`` behave as in the graphviz package (the last two
-    need the ``dot`` program). Jupyter display renders SVG (inline HTML) and a PNG at 2× with
-    ``dot``, else with pygraphviz, else shows the DOT source with a one-line hint; it never
-    raises. A picture wider than the output area is shrunk to it (click it for natural size);
-    set ``fit = False`` to show it at natural size. To write a file with the same fallbacks use
+    ``.source``, ``.save()``, ``.render()``, ``.pipe()`` behave as in the graphviz package (the
+    last two need the ``dot`` program), except that ``save`` and ``render`` write every file
+    atomically: a render that fails leaves the files already there as they were. Jupyter
+    display renders SVG (inline HTML) and a PNG at 2× with ``dot``, else with pygraphviz, else
+    shows the DOT source with a one-line hint; it never raises. A picture wider than the output
+    area is shrunk to it (click it for natural size); set ``fit = False`` to show it at natural
+    size. To write a file with the same fallbacks use
     :func:`microgradnn.viz.save` (files keep the natural size).
     """
 
@@ -77,6 +82,62 @@ class Drawing(graphviz.Digraph):
         nodes = sum(1 for line in self.body if "[" in line and "->" not in line)
         edges = sum(1 for line in self.body if "->" in line)
         return f"<Drawing: {nodes} nodes, {edges} edges; .source for the DOT text>"
+
+    # graphviz's two writers, each file written whole or not at all (microgradnn.fileio).
+    def save(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self, filename: str | os.PathLike[str] | None = None, directory: str | os.PathLike[str] | None = None,
+        *, skip_existing: bool | None = False,
+    ) -> str:  # fmt: skip
+        """Write the DOT source to ``directory/filename`` (as graphviz's ``save``), atomically."""
+        if filename is not None:
+            self.filename = os.fspath(filename)
+        if directory is not None:
+            self.directory = os.fspath(directory)
+        filepath = self.filepath
+        if skip_existing and os.path.exists(filepath):
+            return filepath
+        Path(filepath).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(filepath, self.source, name="Drawing.save(filename)", encoding=self.encoding)
+        return filepath
+
+    def render(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self, filename: str | os.PathLike[str] | None = None, directory: str | os.PathLike[str] | None = None,
+        view: bool = False, cleanup: bool = False, format: str | None = None, renderer: str | None = None,
+        formatter: str | None = None, neato_no_op: bool | int | None = None, quiet: bool = False,
+        quiet_view: bool = False, *, outfile: str | os.PathLike[str] | None = None, engine: str | None = None,
+        raise_if_result_exists: bool = False, overwrite_source: bool = False,
+    ) -> str:  # fmt: skip
+        """Save the source and render it, with graphviz's arguments and file names; returns the
+        rendered file's path. Graphviz renders into memory first, so nothing is written unless
+        it succeeds, and each file is then written atomically. (Files the graph itself names,
+        such as node images, are looked up from the current folder.)"""
+        if outfile is not None:
+            outfile = Path(outfile) if directory is not None else Path(self.directory, outfile)
+            format = format or outfile.suffix.lstrip(".") or None
+            if filename is None:
+                filename = outfile.with_suffix(".gv")
+        format = format or self.format
+        source = Path(os.fspath(directory) if directory is not None else self.directory,
+                      os.fspath(filename) if filename is not None else self.filename)  # fmt: skip
+        suffix = ".".join(part for part in (formatter, renderer, format) if part)
+        result = outfile if outfile is not None else source.with_name(f"{source.name}.{suffix}")
+        if result.resolve() == source.resolve() and not overwrite_source:
+            raise ValueError(f"Drawing.render: outfile {os.fspath(result)!r} is the source file; "
+                             "pass overwrite_source=True to write over it")  # fmt: skip
+        if raise_if_result_exists and result.exists():
+            raise graphviz.FileExistsError(f"output file exists: {os.fspath(result)!r}")
+        data = self.pipe(format=format, renderer=renderer, formatter=formatter, neato_no_op=neato_no_op,
+                         quiet=quiet, engine=engine)  # fmt: skip
+        if cleanup:  # the source would be deleted at once: it is not written at all
+            self.filename = os.fspath(filename) if filename is not None else self.filename
+            self.directory = os.fspath(directory) if directory is not None else self.directory
+        else:
+            self.save(filename, directory=directory)
+        result.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(result, data, name="Drawing.render(outfile)")
+        if view or quiet_view:
+            graphviz.view(os.fspath(result), quiet=quiet_view)
+        return os.fspath(result)
 
     def _bundle(self) -> Bundle:
         key = (self.source, bool(self.fit))
