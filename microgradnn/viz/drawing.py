@@ -112,13 +112,13 @@ class Drawing(graphviz.Digraph):
         it succeeds, and each file is then written atomically. (Files the graph itself names,
         such as node images, are looked up from the current folder.)"""
         if outfile is not None:
-            outfile = Path(outfile) if directory is not None else Path(self.directory, outfile)
+            outfile = Path(outfile) if directory is not None else Path(os.fsdecode(self.directory), outfile)
             format = format or outfile.suffix.lstrip(".") or None
             if filename is None:
                 filename = outfile.with_suffix(".gv")
         format = format or self.format
-        source = Path(os.fspath(directory) if directory is not None else self.directory,
-                      os.fspath(filename) if filename is not None else self.filename)  # fmt: skip
+        folder = os.fspath(directory) if directory is not None else os.fsdecode(self.directory)
+        source = Path(folder, os.fspath(filename) if filename is not None else os.fsdecode(self.filename))
         suffix = ".".join(part for part in (formatter, renderer, format) if part)
         result = outfile if outfile is not None else source.with_name(f"{source.name}.{suffix}")
         if result.resolve() == source.resolve() and not overwrite_source:
