@@ -330,14 +330,18 @@ def worker_main(args: argparse.Namespace) -> None:
     json.dump(result, sys.stdout)
 
 
+def package_env(package_dir: Path | None) -> dict[str, str] | None:
+    """The environment of a process that imports microgradnn from ``package_dir`` (None: as is)."""
+    if package_dir is None:
+        return None
+    paths = [str(package_dir), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def run_worker(*worker_args: str, package_dir: Path | None = None) -> dict:
     """One measurement in a fresh process; ``package_dir``: import microgradnn from there."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", *worker_args]
-    env = None
-    if package_dir is not None:
-        paths = [str(package_dir), os.environ.get("PYTHONPATH", "")]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, env=package_env(package_dir))
     if done.returncode != 0:
         sys.exit(f"benchmark worker failed: {' '.join(worker_args)}\n{done.stderr}")
     return json.loads(done.stdout)

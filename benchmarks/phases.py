@@ -37,6 +37,7 @@ from functools import partial
 from pathlib import Path
 
 import workloads
+from compare import export_package, package_env
 
 PHASES = ("forward", "loss", "backward", "update", "free")
 WORKLOADS = ("fit's step", "micrograd's code")
@@ -117,7 +118,7 @@ def instructions(package_dir: Path | None, workload: str) -> float:
     for steps in (0, COUNTED_STEPS):
         command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
                    str(Path(__file__).resolve()), "--count", workload, str(steps)]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, env=_env(package_dir))
+        done = subprocess.run(command, capture_output=True, text=True, env=package_env(package_dir))
         found = re.search(r"Collected : (\d+)", done.stderr)
         if done.returncode != 0 or found is None:
             sys.exit(f"callgrind run failed ({' '.join(command)}):\n{done.stderr[-2000:]}")
@@ -125,16 +126,9 @@ def instructions(package_dir: Path | None, workload: str) -> float:
     return (totals[1] - totals[0]) / COUNTED_STEPS
 
 
-def _env(package_dir: Path | None) -> dict[str, str] | None:
-    if package_dir is None:
-        return None
-    paths = [str(package_dir), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-
-
 def run(package_dir: Path | None) -> dict:
     done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker"],
-                          capture_output=True, text=True, env=_env(package_dir))  # fmt: skip
+                          capture_output=True, text=True, env=package_env(package_dir))  # fmt: skip
     if done.returncode != 0:
         sys.exit(f"phases worker failed:\n{done.stderr}")
     return json.loads(done.stdout)
@@ -157,8 +151,6 @@ def main() -> None:
         return
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
-    from compare import export_package
-
     versions: dict[str, Path | None] = {"after": None}
     if args.baseline:
         versions["before"] = export_package(args.baseline)
